@@ -1,0 +1,334 @@
+"""DeviceArray: a sampled array of resistive cells and vectorized pulse application (SPEC §1).
+
+One call moves the whole array (or the cells a command selects); there is never a Python
+loop over cells. Pulse runs on one cell are applied one pulse after another, each seeing
+the updated state and clipped to the cell's bounds, except where the law allows an exact
+closed form (affine laws without c2c noise).
+
+State is float32 by default. Devices with very fine steps (dw_min below 1e-4 of the
+conductance range) switch to float64 automatically: with float32 a step of 1e-6 at g ≈ 0.5
+is only ~16 ulps and rounding would bias long pulse runs.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from devices.config import PulsedDeviceConfig
+from devices.response import CellParams, StepLaw, law_for, response_functions, symmetric_point
+
+SeedLike = int | np.random.SeedSequence | None
+
+#: Per-cell parameters stored for every family (besides the law's own).
+_BASE_PARAMETERS = ("s_up", "s_down", "b_min", "b_max")
+
+
+def state_dtype_for(config: PulsedDeviceConfig) -> type[np.floating]:
+    """float32 unless the step is so fine relative to the range that float32 would bias it."""
+    magnitude = max(abs(config.w_max), abs(config.w_min), 1e-12)
+    return np.float64 if config.dw_min / magnitude < 1e-4 else np.float32
+
+
+def sample_cell_parameters(
+    config: PulsedDeviceConfig, shape: tuple[int, ...], rng: np.random.Generator, law: StepLaw
+) -> dict[str, np.ndarray]:
+    """Device-to-device sampling of every per-cell parameter (SPEC §1.3), in float64."""
+    xi = rng.standard_normal((4,) + shape)
+    b_max = config.w_max * (1.0 + config.w_max_dtod * xi[0])
+    b_min = config.w_min * (1.0 + config.w_min_dtod * xi[1])
+    if config.dw_min_dtod_log_normal:
+        gain = np.exp(config.dw_min_dtod * xi[2])
+    else:
+        gain = 1.0 + config.dw_min_dtod * xi[2]
+    asymmetry = config.up_down_dtod * xi[3]
+    s_up = config.dw_min * (gain + asymmetry + min(config.up_down, 0.0))
+    s_down = config.dw_min * (gain - asymmetry - max(config.up_down, 0.0))
+    if config.enforce_consistency:
+        s_up, s_down = np.abs(s_up), np.abs(s_down)
+        swap = b_min > b_max
+        b_min, b_max = np.where(swap, b_max, b_min), np.where(swap, b_min, b_max)
+        b_max, b_min = np.abs(b_max), -np.abs(b_min)
+
+    stuck = rng.random(shape) < config.corrupt_devices_prob
+    stuck_value = rng.uniform(-config.corrupt_devices_range, config.corrupt_devices_range, shape)
+    if np.any(stuck):
+        stuck_value = np.clip(stuck_value, np.minimum(b_min, b_max), np.maximum(b_min, b_max))
+        s_up = np.where(stuck, 0.0, s_up)
+        s_down = np.where(stuck, 0.0, s_down)
+        b_min = np.where(stuck, stuck_value, b_min)
+        b_max = np.where(stuck, stuck_value, b_max)
+
+    prm = {"s_up": s_up, "s_down": s_down, "b_min": b_min, "b_max": b_max, "stuck": stuck}
+    law.sample_extra(prm, rng)
+    return prm
+
+
+class DeviceArray:
+    """A `rows × cols` array of sampled cells: conductance g, reference r, visible w = g − r.
+
+    Construction samples every per-cell parameter once from `seed` (d2d); c2c and write noise
+    come from a second, independent stream spawned from the same seed.
+    """
+
+    def __init__(
+        self,
+        config: PulsedDeviceConfig,
+        shape: tuple[int, int],
+        seed: SeedLike = None,
+        dtype: type[np.floating] | None = None,
+    ) -> None:
+        self.config = config
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype if dtype is not None else state_dtype_for(config))
+        self.law = law_for(config)
+        seed_sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        d2d_seed, noise_seed = seed_sequence.spawn(2)
+        d2d_rng = np.random.default_rng(d2d_seed)
+        self.noise_rng = np.random.default_rng(noise_seed)
+
+        prm64 = sample_cell_parameters(config, self.shape, d2d_rng, self.law)
+        self.stuck: np.ndarray = prm64.pop("stuck")
+        self._parameters64 = prm64
+        self.parameters: dict[str, np.ndarray] = {
+            name: np.ascontiguousarray(value, dtype=self.dtype) for name, value in prm64.items()
+        }
+        if self.law.affine:
+            p = self.parameters
+            # Signed affine maps of one pulse: g' = a + b·g (up), g' = a' + b'·g (down).
+            p["up_a"], p["up_s"] = p["up_offset"], p["up_slope"]
+            p["down_a"], p["down_s"] = -p["down_offset"], -p["down_slope"]
+            p["up_b"] = (1.0 + p["up_slope"]).astype(self.dtype)
+            p["down_b"] = (1.0 - p["down_slope"]).astype(self.dtype)
+        sigma = config.dw_min_std
+        self.parameters["up_sigma_s"] = (sigma * self.parameters["s_up"]).astype(self.dtype)
+        self.parameters["down_sigma_s"] = (sigma * self.parameters["s_down"]).astype(self.dtype)
+
+        reset = config.reset + config.reset_dtod * d2d_rng.standard_normal(self.shape)
+        self.reset_value = np.clip(reset, prm64["b_min"], prm64["b_max"]).astype(self.dtype)
+        self.g: np.ndarray = self.reset_value.copy()
+
+        reference = config.reference_mean + config.reference_std * d2d_rng.standard_normal(self.shape)
+        self.true_symmetric_point, self.sp_interior = symmetric_point(self.law, prm64)
+        if config.subtract_symmetry_point:
+            reference = reference + self.true_symmetric_point
+        self.reference: np.ndarray = reference.astype(self.dtype)
+
+        self._write_noise_std = config.write_noise_std * config.dw_min
+        self._write_noise = np.zeros(self.shape, dtype=self.dtype)
+        self._touched = np.zeros(self.shape, dtype=bool)
+
+        lifetime = config.lifetime * (1.0 + config.lifetime_dtod * d2d_rng.standard_normal(self.shape))
+        self._decay_scale = np.where(
+            config.lifetime > 0, 1.0 - 1.0 / np.maximum(lifetime, 1.0), 1.0
+        ).astype(self.dtype)
+        diffusion = config.diffusion * (1.0 + config.diffusion_dtod * d2d_rng.standard_normal(self.shape))
+        self._diffusion_rate = np.maximum(diffusion, 0.0).astype(self.dtype)
+
+    # ------------------------------------------------------------------ reading state
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def visible(self) -> np.ndarray:
+        """The weight the periphery sees: w = g − r (+ write noise, redrawn for touched cells)."""
+        if self._write_noise_std > 0.0:
+            touched = self._touched
+            count = int(np.count_nonzero(touched))
+            if count:
+                self._write_noise[touched] = self._write_noise_std * self.noise_rng.standard_normal(
+                    count, dtype=self.dtype)
+                touched[...] = False
+            return self.g - self.reference + self._write_noise
+        return self.g - self.reference
+
+    def symmetric_point(self) -> np.ndarray:
+        """Per-cell symmetric point of the stored conductance g (ground truth, float64)."""
+        return self.true_symmetric_point
+
+    def visible_symmetric_point(self) -> np.ndarray:
+        """Symmetric point as the periphery sees it: w⋄ − r."""
+        return self.true_symmetric_point - self.reference.astype(np.float64)
+
+    def delta_up(self, g: np.ndarray | None = None) -> np.ndarray:
+        """Mean up step of every cell at state g (current state by default), float64."""
+        return self.law.delta_up(self._state64(g), self._parameters64)
+
+    def delta_down(self, g: np.ndarray | None = None) -> np.ndarray:
+        """Mean down step magnitude of every cell at state g (current state by default), float64."""
+        return self.law.delta_down(self._state64(g), self._parameters64)
+
+    def response(self, g: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """F and G (units of dw_min) of every cell at state g ([DSPT] eq. 5–6)."""
+        return response_functions(self.law, self._state64(g), self._parameters64)
+
+    def cell_parameters(self) -> CellParams:
+        """Sampled per-cell parameters (float64, read-only by convention)."""
+        return self._parameters64
+
+    def _state64(self, g: np.ndarray | None) -> np.ndarray:
+        return np.asarray(self.g if g is None else g, dtype=np.float64)
+
+    # ------------------------------------------------------------------ setting state
+    def set_conductance(self, g: np.ndarray | float) -> None:
+        """Set g directly (test set-up, not a hardware operation), clipped to the bounds."""
+        value = np.broadcast_to(np.asarray(g, dtype=self.dtype), self.shape)
+        np.clip(value, self.parameters["b_min"], self.parameters["b_max"], out=self.g)
+        self._touched[...] = True
+
+    def set_reference(self, reference: np.ndarray | float) -> None:
+        """Set the per-cell reference r (a digital offset or an ideal reference device)."""
+        self.reference[...] = np.broadcast_to(np.asarray(reference, dtype=self.dtype), self.shape)
+
+    def reset(self) -> None:
+        """Return every cell to its reset value."""
+        self.g[...] = self.reset_value
+        self._touched[...] = True
+
+    # ------------------------------------------------------------------ pulses
+    def pulse_all(self, direction: int) -> None:
+        """One pulse on every cell: up if direction > 0, down if < 0."""
+        if direction == 0:
+            return
+        self._step(self.g, self.parameters, direction > 0)
+        self._touched[...] = True
+
+    def pulse_signs(self, signs: np.ndarray) -> None:
+        """One pulse per cell with sign +1 (up), −1 (down); 0 leaves the cell alone."""
+        signs = np.asarray(signs)
+        if signs.shape != self.shape:
+            raise ValueError(f"sign mask shape {signs.shape} != array shape {self.shape}")
+        if np.all(signs != 0):
+            self._step(self.g, self.parameters, signs > 0)
+            self._touched[...] = True
+            return
+        self.pulse_counts(np.sign(signs).astype(np.int64))
+
+    def pulse_counts(self, counts: np.ndarray) -> None:
+        """Apply signed per-cell pulse counts (n > 0: n up pulses; n < 0: |n| down pulses)."""
+        counts = np.asarray(counts)
+        if counts.shape != self.shape:
+            raise ValueError(f"count array shape {counts.shape} != array shape {self.shape}")
+        flat_counts = counts.reshape(-1)
+        active = np.flatnonzero(flat_counts)
+        if active.size == 0:
+            return
+        magnitude = np.abs(flat_counts[active])
+        if self.law.affine and self.config.dw_min_std == 0.0 and self._closed_form_allowed(active):
+            self._apply_closed_form(active, flat_counts[active])
+        else:
+            order = active[np.argsort(-magnitude, kind="stable")]
+            self._apply_sequential(order, np.abs(flat_counts[order]), flat_counts[order] > 0)
+        self._touched.reshape(-1)[active] = True
+
+    def apply_delta(self, delta: np.ndarray) -> None:
+        """Add a floating-point increment to g, clipped (the "no pulses" update type)."""
+        self.g += np.asarray(delta, dtype=self.dtype)
+        np.minimum(self.g, self.parameters["b_max"], out=self.g)
+        np.maximum(self.g, self.parameters["b_min"], out=self.g)
+        self._touched[...] = True
+
+    def apply_slow_processes(self) -> None:
+        """One step of the slow processes (decay toward reset, diffusion); no-op when both off."""
+        changed = False
+        if self.config.lifetime > 0:
+            self.g -= self.reset_value
+            self.g *= self._decay_scale
+            self.g += self.reset_value
+            changed = True
+        if self.config.diffusion > 0:
+            self.g += self._diffusion_rate * self.noise_rng.standard_normal(self.shape, dtype=self.dtype)
+            changed = True
+        if changed:
+            np.minimum(self.g, self.parameters["b_max"], out=self.g)
+            np.maximum(self.g, self.parameters["b_min"], out=self.g)
+            self._touched[...] = True
+
+    # ------------------------------------------------------------------ kernels
+    def _step(self, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool | np.ndarray) -> None:
+        """One pulse on every element of g (in place) with per-element parameters prm."""
+        sigma = self.config.dw_min_std
+        law = self.law
+        uniform = isinstance(up, (bool, np.bool_))
+
+        def pick(up_name: str, down_name: str) -> np.ndarray:
+            if uniform:
+                return prm[up_name] if up else prm[down_name]
+            return np.where(up, prm[up_name], prm[down_name])
+
+        if law.affine:
+            if sigma == 0.0:
+                g *= pick("up_b", "down_b")
+                g += pick("up_a", "down_a")
+            elif law.noise_kind == "multiplicative":
+                step = pick("up_s", "down_s") * g
+                step += pick("up_a", "down_a")
+                noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                noise *= sigma
+                noise += 1.0
+                noise *= step
+                g += noise
+            else:  # additive: s·σξ on top of the mean affine step
+                g *= pick("up_b", "down_b")
+                g += pick("up_a", "down_a")
+                noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                noise *= pick("up_sigma_s", "down_sigma_s")
+                g += noise
+        else:
+            if uniform:
+                signed = law.delta_up(g, prm) if up else -law.delta_down(g, prm)
+            else:
+                signed = np.where(up, law.delta_up(g, prm), -law.delta_down(g, prm))
+            if sigma > 0.0:
+                if law.noise_kind == "additive":
+                    std = pick("up_sigma_s", "down_sigma_s")
+                else:
+                    std = law.noise_std(signed, g, prm, True)
+                signed = signed + std * self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+            g += signed.astype(self.dtype, copy=False)
+        np.minimum(g, prm["b_max"], out=g)
+        np.maximum(g, prm["b_min"], out=g)
+
+    def _gather(self, flat_index: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: value.reshape(-1)[flat_index] for name, value in self.parameters.items()}
+
+    def _apply_sequential(self, order: np.ndarray, magnitude: np.ndarray, up: np.ndarray) -> None:
+        """Pulse runs applied one pulse at a time; cells sorted by decreasing run length so
+        the cells still pulsing at step k are always a prefix (views, no re-gathering)."""
+        g_flat = self.g.reshape(-1)
+        values = g_flat[order]
+        prm = self._gather(order)
+        all_up = bool(np.all(up))
+        all_down = not all_up and not bool(np.any(up))
+        longest = int(magnitude[0])
+        # number of cells whose run is at least k long, for k = 1..longest
+        still_active = np.searchsorted(-magnitude, -np.arange(1, longest + 1), side="right")
+        for k in range(longest):
+            m = int(still_active[k])
+            prefix = {name: value[:m] for name, value in prm.items()}
+            direction: bool | np.ndarray = True if all_up else False if all_down else up[:m]
+            self._step(values[:m], prefix, direction)
+        g_flat[order] = values
+
+    def _closed_form_allowed(self, active: np.ndarray) -> bool:
+        """Exact composition needs monotone maps (b > 0) so a clipped orbit stays clipped."""
+        p = self.parameters
+        return bool(np.all(p["up_b"].reshape(-1)[active] > 0) and np.all(p["down_b"].reshape(-1)[active] > 0))
+
+    def _apply_closed_form(self, active: np.ndarray, counts: np.ndarray) -> None:
+        """n pulses of the affine map g' = a + b·g: gₙ = bⁿg + a(bⁿ − 1)/(b − 1), then clip."""
+        up = counts > 0
+        n = np.abs(counts).astype(np.float64)
+        p64 = {name: self.parameters[name].reshape(-1)[active].astype(np.float64)
+               for name in ("up_a", "up_s", "down_a", "down_s", "b_min", "b_max")}
+        a = np.where(up, p64["up_a"], p64["down_a"])
+        s = np.where(up, p64["up_s"], p64["down_s"])  # b − 1
+        g_flat = self.g.reshape(-1)
+        g0 = g_flat[active].astype(np.float64)
+        log_b = np.log1p(s)
+        growth = np.expm1(n * log_b)  # bⁿ − 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            geometric = np.where(np.abs(s) > 1e-15, growth / s, n)
+        result = g0 + g0 * growth + a * geometric
+        g_flat[active] = np.clip(result, p64["b_min"], p64["b_max"]).astype(self.dtype)
