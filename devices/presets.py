@@ -74,7 +74,8 @@ def _pcm() -> PulsedDeviceConfig:
     return ExpStepConfig(
         dw_min=0.01, dw_min_dtod=0.2, dw_min_std=0.6, dw_min_std_add=0.042, dw_min_std_slope=0.108,
         up_down=0.0, up_down_dtod=0.05, w_min=0.0, w_max=2.0, w_min_dtod=0.0, w_max_dtod=0.1,
-        a=-1.0, b=0.0, gamma_up=2.5, gamma_down=2.5, A_up=-27.235, A_down=-2.235, reset=0.01,
+        a=-1.0, b=0.0, gamma_up=2.5, gamma_down=2.5, A_up=-27.235, A_down=-2.235,
+        reset=0.01, reset_dtod=0.02,  # reset_dtod: AIHWKIT's value (SPEC §1.6 does not list it)
     )
 
 
@@ -83,7 +84,7 @@ def _reram_array_om() -> PulsedDeviceConfig:
         dw_min=0.0949, dw_min_dtod=0.7829, dw_min_dtod_log_normal=True, dw_min_std=0.4158,
         mult_noise=False, up_down=0.0, up_down_dtod=0.01, w_min=-1.0, w_max=1.0,
         w_min_dtod=0.5695, w_max_dtod=0.3499, subtract_symmetry_point=True, reference_std=0.05,
-        write_noise_std=1.4113,
+        write_noise_std=1.4113, corrupt_devices_range=0.01,  # range: AIHWKIT's (prob stays 0)
     )
 
 
@@ -92,7 +93,7 @@ def _reram_array_hfo2() -> PulsedDeviceConfig:
         dw_min=0.4622, dw_min_dtod=0.7125, dw_min_dtod_log_normal=True, dw_min_std=0.2174,
         mult_noise=False, up_down=0.0, up_down_dtod=0.01, w_min=-1.0, w_max=1.0,
         w_min_dtod=0.5990, w_max_dtod=0.4295, subtract_symmetry_point=True, reference_std=0.05,
-        write_noise_std=0.5841,
+        write_noise_std=0.5841, corrupt_devices_range=0.01,  # range: AIHWKIT's (prob stays 0)
     )
 
 
