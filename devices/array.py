@@ -50,11 +50,19 @@ def sample_cell_parameters(
         swap = b_min > b_max
         b_min, b_max = np.where(swap, b_max, b_min), np.where(swap, b_min, b_max)
         b_max, b_min = np.abs(b_max), -np.abs(b_min)
+    else:
+        # Inconsistent bounds switch the cell off: both bounds at their midpoint (as AIHWKIT).
+        crossed = b_min > b_max
+        middle = 0.5 * (b_min + b_max)
+        b_min, b_max = np.where(crossed, middle, b_min), np.where(crossed, middle, b_max)
 
     stuck = rng.random(shape) < config.corrupt_devices_prob
-    stuck_value = rng.uniform(-config.corrupt_devices_range, config.corrupt_devices_range, shape)
+    fraction = rng.random(shape)
     if np.any(stuck):
-        stuck_value = np.clip(stuck_value, np.minimum(b_min, b_max), np.maximum(b_min, b_max))
+        # Uniform over [−range, +range] ∩ [b_min, b_max] (AIHWKIT's corrupt-device draw).
+        low = np.maximum(np.minimum(b_min, b_max), -config.corrupt_devices_range)
+        high = np.minimum(np.maximum(b_min, b_max), config.corrupt_devices_range)
+        stuck_value = low + (high - low) * fraction
         s_up = np.where(stuck, 0.0, s_up)
         s_down = np.where(stuck, 0.0, s_down)
         b_min = np.where(stuck, stuck_value, b_min)
@@ -117,14 +125,15 @@ class DeviceArray:
 
         self._write_noise_std = config.write_noise_std * config.dw_min
         self._write_noise = np.zeros(self.shape, dtype=self.dtype)
-        self._touched = np.zeros(self.shape, dtype=bool)
+        # Every cell starts freshly written (reset/programmed): its write noise is drawn on first read.
+        self._touched = np.ones(self.shape, dtype=bool)
 
         lifetime = config.lifetime * (1.0 + config.lifetime_dtod * d2d_rng.standard_normal(self.shape))
         self._decay_scale = np.where(
             config.lifetime > 0, 1.0 - 1.0 / np.maximum(lifetime, 1.0), 1.0
         ).astype(self.dtype)
         diffusion = config.diffusion * (1.0 + config.diffusion_dtod * d2d_rng.standard_normal(self.shape))
-        self._diffusion_rate = np.maximum(diffusion, 0.0).astype(self.dtype)
+        self._diffusion_rate = np.abs(diffusion).astype(self.dtype)
 
     # ------------------------------------------------------------------ reading state
     @property
@@ -290,17 +299,31 @@ class DeviceArray:
         np.minimum(g, prm["b_max"], out=g)
         np.maximum(g, prm["b_min"], out=g)
 
-    def _gather(self, flat_index: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: value.reshape(-1)[flat_index] for name, value in self.parameters.items()}
+    def _kernel_parameters(self, up: bool, down: bool) -> list[str]:
+        """Names of the per-cell parameters `_step` reads for pulses of the given signs."""
+        names = ["b_min", "b_max"]
+        sides = [side for side, used in (("up", up), ("down", down)) if used]
+        if self.law.affine:
+            multiplicative = self.config.dw_min_std > 0.0 and self.law.noise_kind == "multiplicative"
+            suffixes = ("a", "s") if multiplicative else ("a", "b")
+            names += [f"{side}_{suffix}" for side in sides for suffix in suffixes]
+        else:
+            names += [name for name in self.parameters if not name.startswith(("up_", "down_"))]
+        if self.config.dw_min_std > 0.0 and self.law.noise_kind == "additive":
+            names += [f"{side}_sigma_s" for side in sides]
+        return list(dict.fromkeys(names))
+
+    def _gather(self, flat_index: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+        return {name: self.parameters[name].reshape(-1)[flat_index] for name in names}
 
     def _apply_sequential(self, order: np.ndarray, magnitude: np.ndarray, up: np.ndarray) -> None:
         """Pulse runs applied one pulse at a time; cells sorted by decreasing run length so
         the cells still pulsing at step k are always a prefix (views, no re-gathering)."""
         g_flat = self.g.reshape(-1)
         values = g_flat[order]
-        prm = self._gather(order)
         all_up = bool(np.all(up))
         all_down = not all_up and not bool(np.any(up))
+        prm = self._gather(order, self._kernel_parameters(not all_down, not all_up))
         longest = int(magnitude[0])
         # number of cells whose run is at least k long, for k = 1..longest
         still_active = np.searchsorted(-magnitude, -np.arange(1, longest + 1), side="right")

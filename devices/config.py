@@ -71,6 +71,10 @@ class PulsedDeviceConfig(BaseModel):
     def _check_bounds(self) -> "PulsedDeviceConfig":
         if not self.w_min < self.w_max:
             raise ValueError(f"w_min ({self.w_min}) must be smaller than w_max ({self.w_max})")
+        if self.w_min > 0.0 or self.w_max < 0.0:
+            raise ValueError(
+                f"[w_min, w_max] = [{self.w_min}, {self.w_max}] must contain 0 (bounds are signed)"
+            )
         return self
 
     @property
@@ -94,11 +98,11 @@ class LinearStepConfig(PulsedDeviceConfig):
     gamma_down: float = 0.0
     """Slope of the down-step dependence on g."""
     gamma_up_dtod: NonNegative = 0.05
-    """Relative device-to-device spread of gamma_up."""
+    """Absolute device-to-device spread of gamma_up: γ⁺ = gamma_up + gamma_up_dtod·ξ."""
     gamma_down_dtod: NonNegative = 0.05
-    """Relative device-to-device spread of gamma_down."""
+    """Absolute device-to-device spread of gamma_down."""
     allow_increasing: bool = False
-    """Allow negative sampled gammas (steps that grow toward the bound)."""
+    """Keep negative sampled gammas (steps that grow toward the bound); if false, γ ← |γ|."""
     mean_bound_reference: bool = True
     """Use the mean bounds w_max/w_min as r± instead of each cell's own bounds."""
     mult_noise: bool = True
@@ -137,6 +141,10 @@ class SoftBoundsReferenceConfig(PulsedDeviceConfig):
     model: Literal["SoftBoundsReference"] = "SoftBoundsReference"
     mult_noise: bool = False
     """Multiplicative c2c noise if true, additive (default) if false."""
+    slope_up_dtod: NonNegative = 0.0
+    """Extra relative d2d spread of the up slope s⁺/b⁺ (moves b⁺ = s⁺/slope; 0 = off)."""
+    slope_down_dtod: NonNegative = 0.0
+    """Extra relative d2d spread of the down slope s⁻/|b⁻| (moves b⁻; 0 = off)."""
 
 
 class PowStepConfig(PulsedDeviceConfig):
@@ -188,14 +196,14 @@ class PiecewiseStepConfig(PulsedDeviceConfig):
 
     model: Literal["PiecewiseStep"] = "PiecewiseStep"
     piecewise_up: list[Annotated[float, Field(ge=0.0)]] = Field(default_factory=lambda: [1.0, 1.0])
-    """Relative up-step size at equally spaced nodes from b_min to b_max."""
+    """Relative up-step size at equally spaced nodes from b_min to b_max (one node: constant)."""
     piecewise_down: list[Annotated[float, Field(ge=0.0)]] = Field(default_factory=lambda: [1.0, 1.0])
     """Relative down-step size at the same nodes."""
 
     @model_validator(mode="after")
     def _check_nodes(self) -> "PiecewiseStepConfig":
-        if len(self.piecewise_up) < 2:
-            raise ValueError("piecewise_up needs at least 2 nodes")
+        if len(self.piecewise_up) < 1:
+            raise ValueError("piecewise_up needs at least 1 node")
         if len(self.piecewise_up) != len(self.piecewise_down):
             raise ValueError(
                 f"piecewise_up and piecewise_down must have the same length "

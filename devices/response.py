@@ -113,8 +113,9 @@ class LinearStepLaw(AffineLaw):
         gamma_up = cfg.gamma_up + cfg.gamma_up_dtod * rng.standard_normal(shape)
         gamma_down = cfg.gamma_down + cfg.gamma_down_dtod * rng.standard_normal(shape)
         if not cfg.allow_increasing:
-            gamma_up = np.maximum(gamma_up, 0.0)
-            gamma_down = np.maximum(gamma_down, 0.0)
+            # Fold negative draws back (|γ|, as AIHWKIT does), not clip them to 0.
+            gamma_up = np.abs(gamma_up)
+            gamma_down = np.abs(gamma_down)
         return gamma_up, gamma_down
 
     def _references(self, prm: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -139,6 +140,23 @@ class LinearStepLaw(AffineLaw):
 
 class SoftBoundsLaw(LinearStepLaw):
     """SoftBounds: LinearStep with γ = 1 and each cell's own bounds as r±."""
+
+    def sample_extra(self, prm: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+        # SoftBoundsReference's optional extra slope d2d: slope s/b is scaled by |1 + dtod·ξ|,
+        # which moves the bound (AIHWKIT); only for consistent cells (b⁻ < 0 < b⁺).
+        slope_up_dtod = getattr(self.config, "slope_up_dtod", 0.0)
+        slope_down_dtod = getattr(self.config, "slope_down_dtod", 0.0)
+        if slope_up_dtod > 0.0 or slope_down_dtod > 0.0:
+            shape = prm["s_up"].shape
+            consistent = (prm["b_max"] > 0.0) & (prm["b_min"] < 0.0)
+            down_factor = np.abs(1.0 + slope_down_dtod * rng.standard_normal(shape))
+            up_factor = np.abs(1.0 + slope_up_dtod * rng.standard_normal(shape))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b_max = prm["b_max"] / up_factor
+                b_min = prm["b_min"] / down_factor
+            prm["b_max"] = np.where(consistent & np.isfinite(b_max), b_max, prm["b_max"])
+            prm["b_min"] = np.where(consistent & np.isfinite(b_min), b_min, prm["b_min"])
+        super().sample_extra(prm, rng)
 
     def _gammas(self, shape: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         return np.ones(shape), np.ones(shape)
@@ -181,11 +199,16 @@ class PowStepLaw(StepLaw):
 
     def delta_up(self, g: np.ndarray, prm: CellParams) -> np.ndarray:
         base = np.clip((prm["b_max"] - g) / self._span(prm), 0.0, None)
-        return prm["s_up"] * base ** prm["gamma_up"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = prm["s_up"] * base ** prm["gamma_up"]
+        # A cell with no range does not move (AIHWKIT skips it); avoids 0·∞ for γ < 0.
+        return np.where(prm["b_max"] > prm["b_min"], step, 0.0)
 
     def delta_down(self, g: np.ndarray, prm: CellParams) -> np.ndarray:
         base = np.clip((g - prm["b_min"]) / self._span(prm), 0.0, None)
-        return prm["s_down"] * base ** prm["gamma_down"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = prm["s_down"] * base ** prm["gamma_down"]
+        return np.where(prm["b_max"] > prm["b_min"], step, 0.0)
 
     def closed_form_symmetric_point(self, prm: CellParams) -> np.ndarray | None:
         equal = prm["gamma_up"] == prm["gamma_down"]
@@ -232,6 +255,8 @@ class PiecewiseStepLaw(StepLaw):
         self._down_nodes = np.asarray(config.piecewise_down, dtype=np.float64)
 
     def _interp(self, nodes: np.ndarray, g: np.ndarray, prm: CellParams) -> np.ndarray:
+        if nodes.size == 1:
+            return np.full_like(np.asarray(g, dtype=np.result_type(g, prm["b_min"])), nodes[0])
         span = prm["b_max"] - prm["b_min"]
         span = np.where(span > 0.0, span, 1.0)
         position = np.clip((g - prm["b_min"]) / span, 0.0, 1.0) * (nodes.size - 1)
