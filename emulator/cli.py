@@ -1,0 +1,202 @@
+"""Command-line interface `aimc` (also `python -m emulator`).
+
+Input problems (bad scenario, unknown field, unwritable output) exit with status 2 and one
+message naming the field or path, never a traceback; a diverged run exits with status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable, TypeVar
+
+import click
+import numpy as np
+from tqdm import tqdm
+
+from emulator import __version__
+from emulator.results import OutputError, dumps_json
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+INPUT_ERROR = 2
+RUN_FAILED = 1
+
+
+def fail(message: str, status: int = INPUT_ERROR) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+def handle_errors(function: F) -> F:
+    """Turn the project's expected errors into one clear message and an exit status."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from emulator.runner import RunDiverged
+        from emulator.scenario import ScenarioError
+
+        try:
+            return function(*args, **kwargs)
+        except ScenarioError as error:
+            click.echo("error: invalid scenario:", err=True)
+            click.echo(error.format(), err=True)
+            sys.exit(INPUT_ERROR)
+        except OutputError as error:
+            fail(str(error))
+        except RunDiverged as error:
+            fail(str(error), RUN_FAILED)
+        except KeyboardInterrupt:
+            fail("interrupted; nothing was written", RUN_FAILED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class ProgressBar:
+    """tqdm bar driven by a program's progress reports (silent when disabled)."""
+
+    def __init__(self, enabled: bool, description: str) -> None:
+        self.enabled = enabled
+        self.description = description
+        self.bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.description, unit="step", leave=False, file=sys.stderr)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Plain aligned text table."""
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.6g}"
+        return str(value)
+
+    text_rows = [[cell(row.get(column, "")) for column in columns] for row in rows]
+    widths = [max([len(column)] + [len(r[i]) for r in text_rows]) for i, column in enumerate(columns)]
+    lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(value.ljust(widths[i]) for i, value in enumerate(r)) for r in text_rows]
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aimc")
+def main() -> None:
+    """Discrete-event emulator of analog in-memory training hardware."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--rows", default=64, show_default=True, help="Rows of the sampled array.")
+@click.option("--cols", default=64, show_default=True, help="Columns of the sampled array.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the device sampling.")
+@handle_errors
+def devices(as_json: bool, rows: int, cols: int, seed: int) -> None:
+    """List the device presets with their symmetric-point statistics."""
+    from devices import DeviceArray, get_preset, preset_names
+
+    table = []
+    for name in preset_names():
+        config = get_preset(name)
+        array = DeviceArray(config, (rows, cols), seed=seed)
+        sp = array.visible_symmetric_point()
+        table.append({
+            "name": name, "model": config.model, "dw_min": config.dw_min,  # type: ignore[attr-defined]
+            "states": round(config.number_of_states, 1),
+            "sp_mean": float(np.mean(sp)), "sp_std": float(np.std(sp)),
+            "sp_interior_fraction": float(np.mean(array.sp_interior)),
+        })
+    if as_json:
+        click.echo(json.dumps(table, indent=2))
+    else:
+        click.echo(format_table(table, ["name", "model", "dw_min", "states", "sp_mean", "sp_std",
+                                        "sp_interior_fraction"]))
+
+
+@main.command()
+@handle_errors
+def programs() -> None:
+    """List the programs a scenario can run."""
+    from emulator.registry import PROGRAMS, program_names
+
+    for name in program_names():
+        click.echo(f"{name:24s} {PROGRAMS[name].description}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a field (dotted path).")
+@handle_errors
+def validate(scenario: str, assignments: tuple[str, ...]) -> None:
+    """Check a scenario file; exit 0 if valid, 2 with every error's field path if not."""
+    from emulator.scenario import load_scenario
+
+    loaded = load_scenario(scenario, list(assignments))
+    click.echo(f"ok: {scenario} is a valid scenario (program {loaded.program.name}, "
+               f"{len(loaded.hardware.tiles)} tile(s))")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Results directory (default results/<scenario name>).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the scenario seed.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a field (dotted path).")
+@click.option("--trace", type=click.Choice(["none", "vcd", "perfetto"]), default=None, help="Write an event trace.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@handle_errors
+def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple[str, ...],
+        trace: str | None, as_json: bool) -> None:
+    """Run a scenario and write summary.json and metrics.csv."""
+    from emulator.results import check_output_dir
+    from emulator.runner import run_to_directory
+    from emulator.scenario import load_scenario
+
+    extra = list(assignments) + ([f"output.trace={json.dumps(trace)}"] if trace else [])
+    loaded = load_scenario(scenario, extra, seed=seed)
+    target = out_dir or f"results/{loaded.name}"
+    check_output_dir(target)
+    bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description=loaded.name)
+    try:
+        result = run_to_directory(loaded, target, progress=bar)
+    finally:
+        bar.close()
+    if as_json:
+        click.echo(dumps_json(result.summary), nl=False)
+        return
+    click.echo(render_summary(result.summary, result.wall_time_s, target))
+
+
+def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:
+    """Human-readable summary of one run."""
+    hw = summary["hardware"]
+    lines = [f"{summary['name']}: program {summary['program']}, seed {summary['seed']}, "
+             f"cost model {summary['cost_model']}"]
+    rows = []
+    for key, info in hw["pulses"].items():
+        rows.append({"array": key, "up": info["up"], "down": info["down"], "total": info["total"],
+                     "per_cell_max": info["per_cell_max"]})
+    lines.append(format_table(rows, ["array", "up", "down", "total", "per_cell_max"]))
+    lines.append(f"simulated latency {hw['latency_ns'] / 1000.0:.3f} µs, energy {hw['energy_pj']['total'] / 1e6:.6g} µJ, "
+                 f"MVMs {hw['total_mvms']}, ADC conversions {hw['total_conversions']}, events {hw['events']}")
+    for section in ("result", "ground_truth"):
+        scalars = {k: v for k, v in summary[section].items() if isinstance(v, (int, float, bool, str))}
+        if scalars:
+            lines.append(f"{section}: " + ", ".join(
+                f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in scalars.items()))
+    lines.append(f"wall time {wall_time_s:.2f} s; results in {out_dir}/")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Commands a controller program issues to the hardware.
+
+A program is a plain generator: it yields a command and receives the command's result
+(e.g. the values of a Read) when the hardware has finished it in simulated time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+import numpy as np
+
+from emulator.hardware.pulse_trains import UpdateParameters
+
+
+@dataclass
+class PulseTrain:
+    """Stochastic coincidence update ΔW = −learning_rate·d·xᵀ on one array (SPEC §2.1).
+
+    Result: the signed per-cell counts that were applied (int32, rows × cols).
+    """
+
+    tile: str
+    array: str
+    x: np.ndarray
+    d: np.ndarray
+    learning_rate: float
+    update: UpdateParameters | None = None
+    """Override of the tile's update parameters for this train (e.g. desired_bl=1 transfers)."""
+    granularity: float | None = None
+    """Step the train assumes per pulse; default the array's dw_min."""
+
+
+@dataclass
+class PulseCounts:
+    """Deterministic signed per-cell pulse counts (> 0 up, < 0 down). Result: None."""
+
+    tile: str
+    array: str
+    counts: np.ndarray
+
+
+@dataclass
+class SignPattern:
+    """One pulse on every selected cell: +1 up, −1 down, 0 none; an int means the whole array.
+
+    Up and down cells are driven in two phases, so a mixed pattern takes two slots.
+    Result: None.
+    """
+
+    tile: str
+    array: str
+    signs: np.ndarray | int
+
+
+@dataclass
+class Read:
+    """Analog read of one array (or a differential pair) through the read path (SPEC §3).
+
+    inputs: a vector or a batch (one row per sample). direction "forward" computes W·x with
+    bound management; "backward" computes Wᵀ·d without it. one_hot=True is a transfer read:
+    no noise or bound management, still DAC, output noise and ADC. Result: ndarray
+    (samples × outputs, or a vector for a vector input).
+    """
+
+    tile: str
+    array: str
+    inputs: np.ndarray
+    direction: Literal["forward", "backward"] = "forward"
+    one_hot: bool = False
+    minus: str | None = None
+    """Name of a second array on the same tile read differentially (W_array − W_minus)."""
+    perfect: bool = False
+    """Ideal read for this command only (diagnostics)."""
+
+
+@dataclass
+class ReadCells:
+    """Read every cell of an array column by column (one-hot inputs, `repeats` times each, averaged).
+
+    Result: the estimate of the visible weights (rows × cols, float64).
+    """
+
+    tile: str
+    array: str
+    repeats: int = 1
+    minus: str | None = None
+
+
+@dataclass
+class Digital:
+    """Digital work of the controller on `elements` values (EMA, buffer, compare). Result: None."""
+
+    elements: int
+    operation: str = "op"
+    repeats: int = 1
+
+
+@dataclass
+class Wait:
+    """Idle for a fixed time. Result: None."""
+
+    duration_ns: float
+
+
+@dataclass
+class SetPhase:
+    """Name the phase subsequent work is counted under ("calibration", "training", …)."""
+
+    phase: str
+
+
+@dataclass
+class Parallel:
+    """Run several commands at once (on different tiles); result: the list of their results."""
+
+    commands: Sequence[object] = field(default_factory=list)
+
+
+Command = PulseTrain | PulseCounts | SignPattern | Read | ReadCells | Digital | Wait | SetPhase | Parallel

@@ -1,0 +1,139 @@
+"""Time and energy cost model of the hardware (SPEC §4).
+
+Simulated time is an integer number of picoseconds; configuration is in ns and pJ/fJ and is
+converted once, here. Every result names the cost model it used.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+PS_PER_NS = 1000
+
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+def ns_to_ps(duration_ns: float) -> int:
+    """Convert a configured duration in ns to integer simulation time (ps)."""
+    return int(round(duration_ns * PS_PER_NS))
+
+
+class HardwareCosts(BaseModel):
+    """Latency and energy of each hardware operation. Defaults: NeuroSim-style ReRAM tile."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "neurosim-reram-50ns"
+    """Name of the cost model, carried into every result."""
+    pulse_width_ns: Positive = 50.0
+    """Width of one write pulse; also the slot period unless slot_period_ns is set."""
+    slot_period_ns: Positive | None = None
+    """Period of one pulse slot (≥ pulse width); default = pulse_width_ns."""
+    write_voltage_v: Positive = 4.0
+    """Write pulse amplitude, for the V²·G·t energy formula."""
+    device_resistance_ohm: Positive = 240e3
+    """Cell resistance during a write pulse, for the V²·G·t energy formula."""
+    write_pulse_energy_pj: NonNegative | None = None
+    """Energy of one pulse on one cell; default V²/R·t (≈3.3 pJ at 4 V, 240 kΩ, 50 ns)."""
+    mvm_integration_ns: Positive = 40.0
+    """Analog integration time of one MVM (all outputs in parallel)."""
+    mvm_energy_per_cell_fj: NonNegative = 0.5
+    """Array energy of one MVM per cell read."""
+    dac_bits: Annotated[int, Field(ge=1, le=16)] = 7
+    """DAC resolution (for the record and the DAC energy)."""
+    dac_energy_fj: NonNegative = 10.0
+    """Energy of one DAC conversion (one input element of one MVM)."""
+    adc_bits: Annotated[int, Field(ge=1, le=16)] = 9
+    """ADC resolution; the SAR conversion time is (bits + 1)·adc_bit_time_ns."""
+    adc_bit_time_ns: Positive = 1.0
+    """SAR ADC time per bit cycle."""
+    adc_conversion_ns: Positive | None = None
+    """Override of the ADC conversion time."""
+    adc_energy_fj: NonNegative = 200.0
+    """Energy of one ADC conversion (NeuroSim SAR: 150–215 fJ at 8 bit)."""
+    columns_per_adc: Annotated[int, Field(ge=1)] = 8
+    """Columns sharing one ADC (NeuroSim default 8); conversions serialize per ADC."""
+    adcs_per_tile: Annotated[int, Field(ge=1)] | None = None
+    """ADCs in a tile's pool; default ceil(outputs / columns_per_adc) of the larger dimension."""
+    digital_op_ns: NonNegative = 1.0
+    """Time of one digital vector operation on one lane group."""
+    digital_lanes: Annotated[int, Field(ge=1)] = 64
+    """Elements processed in parallel by the digital unit."""
+    digital_op_energy_fj: NonNegative = 5.0
+    """Energy of one digital operation on one element (EMA, buffer update, compare)."""
+    count_latency_rule: Literal["tile-parallel", "row-by-row"] = "tile-parallel"
+    """Deterministic per-cell counts: max count × period, or Σ rows of the row max (NeuroSim)."""
+
+    # ---------------------------------------------------------------- derived
+    @property
+    def slot_ps(self) -> int:
+        return ns_to_ps(self.slot_period_ns if self.slot_period_ns is not None else self.pulse_width_ns)
+
+    @property
+    def pulse_energy_pj(self) -> float:
+        if self.write_pulse_energy_pj is not None:
+            return self.write_pulse_energy_pj
+        joules = self.write_voltage_v ** 2 / self.device_resistance_ohm * self.pulse_width_ns * 1e-9
+        return joules * 1e12
+
+    @property
+    def adc_conversion_ps(self) -> int:
+        if self.adc_conversion_ns is not None:
+            return ns_to_ps(self.adc_conversion_ns)
+        return ns_to_ps((self.adc_bits + 1) * self.adc_bit_time_ns)
+
+    @property
+    def mvm_ps(self) -> int:
+        return ns_to_ps(self.mvm_integration_ns)
+
+    def adc_count(self, rows: int, cols: int) -> int:
+        """ADCs in the pool of a rows × cols tile."""
+        if self.adcs_per_tile is not None:
+            return self.adcs_per_tile
+        return max(1, math.ceil(max(rows, cols) / self.columns_per_adc))
+
+    def count_slots(self, counts: np.ndarray) -> int:
+        """Pulse slots needed to deliver signed per-cell counts (up and down phases separately)."""
+        up = np.maximum(counts, 0)
+        down = np.maximum(-counts, 0)
+        if self.count_latency_rule == "row-by-row":
+            return int(up.max(axis=1).sum() + down.max(axis=1).sum())
+        return int(up.max(initial=0) + down.max(initial=0))
+
+    def digital_ps(self, elements: int) -> int:
+        """Time of one digital op over `elements` values."""
+        return ns_to_ps(math.ceil(elements / self.digital_lanes) * self.digital_op_ns)
+
+
+def _ecram_5ns() -> HardwareCosts:
+    return HardwareCosts(
+        name="ecram-5ns", pulse_width_ns=5.0, write_pulse_energy_pj=0.001,
+        mvm_integration_ns=40.0, adc_bits=8, adc_energy_fj=150.0,
+    )
+
+
+def _taox_hfox() -> HardwareCosts:
+    return HardwareCosts(name="taox-hfox-1.6v-50ns", pulse_width_ns=50.0, write_voltage_v=1.6)
+
+
+COST_MODELS = {
+    "neurosim-reram-50ns": HardwareCosts,
+    "ecram-5ns": _ecram_5ns,
+    "taox-hfox-1.6v-50ns": _taox_hfox,
+}
+
+
+def get_cost_model(name: str, **overrides: object) -> HardwareCosts:
+    """A named cost model, optionally with fields overridden."""
+    try:
+        base = COST_MODELS[name]()
+    except KeyError:
+        raise KeyError(f"unknown cost model {name!r}; known: {', '.join(COST_MODELS)}") from None
+    if overrides:
+        base = HardwareCosts.model_validate({**base.model_dump(), **overrides})
+    return base

@@ -1,0 +1,106 @@
+"""Stochastic coincidence pulse trains (SPEC §2.1, AIHWKIT UpdateParameters).
+
+Pure numpy: draws which rows and columns fire in each of the BL slots and turns the
+coincidences into signed per-cell pulse counts. Within one train every pulse on a cell has
+the same sign (sign(x_j·d_i) is fixed), so applying the counts as sequential pulses is
+exactly the slot-by-slot application.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UpdateParameters(BaseModel):
+    """Pulse-train settings with the reference simulator's names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    desired_bl: Annotated[int, Field(ge=1, le=10_000)] = 31
+    """Maximum (and with bl management off, fixed) number of slots per update."""
+    update_bl_management: bool = True
+    """Shorten the train to ceil(k) slots when fewer suffice."""
+    update_management: bool = True
+    """Balance row and column firing probabilities (and saturate when k > desired_bl)."""
+    pulse_type: Literal["stochastic", "mean_count", "none"] = "stochastic"
+    """stochastic coincidences, deterministic mean counts, or a floating-point update."""
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """Everything needed to execute one update as pulses."""
+
+    counts: np.ndarray
+    """Signed pulses per cell (> 0 up, < 0 down), int32, shape (rows, cols)."""
+    bl: int
+    """Number of slots (0 when nothing fires)."""
+    slot_pulses: np.ndarray
+    """Cell pulses fired in each slot (length bl), for traces."""
+    row_probability: np.ndarray
+    """q_i, firing probability of each row per slot."""
+    column_probability: np.ndarray
+    """p_j, firing probability of each column per slot."""
+
+
+def plan_pulse_train(
+    x: np.ndarray,
+    d: np.ndarray,
+    learning_rate: float,
+    granularity: float,
+    params: UpdateParameters,
+    rng: np.random.Generator,
+) -> TrainPlan:
+    """Pulses realizing ΔW = −lr·d·xᵀ on a device of step `granularity` (SPEC §2.1).
+
+    x has one entry per column (input), d one per row (output). Down pulses where x_j·d_i > 0.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    d = np.asarray(d, dtype=np.float64).reshape(-1)
+    rows, cols = d.size, x.size
+    x_max = float(np.max(np.abs(x))) if cols else 0.0
+    d_max = float(np.max(np.abs(d))) if rows else 0.0
+    empty = TrainPlan(np.zeros((rows, cols), np.int32), 0, np.zeros(0, np.int64),
+                      np.zeros(rows), np.zeros(cols))
+    if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
+        return empty
+    lr = abs(learning_rate)
+    k = lr * x_max * d_max / granularity
+    if params.update_bl_management:
+        bl = max(1, min(math.ceil(k), params.desired_bl))
+    else:
+        bl = params.desired_bl
+    scale_a = scale_b = math.sqrt(lr / (granularity * bl))
+    if params.update_management:
+        d_max_managed = d_max * params.desired_bl / k if k > params.desired_bl else d_max
+        scale_a *= math.sqrt(x_max / d_max_managed)
+        scale_b *= math.sqrt(d_max_managed / x_max)
+    column_probability = np.minimum(1.0, scale_b * np.abs(x))
+    row_probability = np.minimum(1.0, scale_a * np.abs(d))
+    # ΔW = −lr·d·xᵀ: a positive product asks for a decrease (down pulse).
+    row_sign = -np.sign(d) if learning_rate > 0 else np.sign(d)
+    column_sign = np.sign(x)
+
+    if params.pulse_type == "mean_count":
+        magnitude = np.rint(bl * np.outer(row_probability, column_probability))
+        counts = (magnitude * np.outer(row_sign, column_sign)).astype(np.int32)
+        slot_pulses = _even_slot_split(int(magnitude.sum()), bl)
+        return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
+
+    row_fires = rng.random((bl, rows), dtype=np.float32) < row_probability.astype(np.float32)
+    column_fires = rng.random((bl, cols), dtype=np.float32) < column_probability.astype(np.float32)
+    slot_pulses = row_fires.sum(axis=1, dtype=np.int64) * column_fires.sum(axis=1, dtype=np.int64)
+    # Signed coincidence counts in one BLAS call: Σ_t (r_ti·sign_i)(c_tj·sign_j), exact in float32.
+    signed_rows = np.ascontiguousarray(row_fires.T, dtype=np.float32) * row_sign.astype(np.float32)[:, None]
+    signed_columns = column_fires.astype(np.float32) * column_sign.astype(np.float32)[None, :]
+    counts = (signed_rows @ signed_columns).astype(np.int32)
+    return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
+
+
+def _even_slot_split(total: int, bl: int) -> np.ndarray:
+    base, extra = divmod(total, bl)
+    return np.array([base + (1 if t < extra else 0) for t in range(bl)], dtype=np.int64)

@@ -1,0 +1,121 @@
+"""The analog read path: DAC → crossbar MVM → ADC (SPEC §3, AIHWKIT IOParameters).
+
+Pure numpy, no simulated time: the tile wraps it in events and the cost model prices it.
+Inputs are batches of vectors, one row per sample; every sample is handled as the
+hardware would (its own noise management scale, its own bound-management passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IOParameters(BaseModel):
+    """Read-path settings with the reference simulator's names (SPEC §3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    is_perfect: bool = False
+    """Ideal read: y = W·x exactly (no quantization, noise or clipping)."""
+    inp_res: Annotated[float, Field(ge=0.0)] = 1.0 / 126.0
+    """DAC resolution as a fraction of the input range 2·inp_bound (0 = no quantization)."""
+    inp_bound: Annotated[float, Field(gt=0.0)] = 1.0
+    """DAC clipping bound of the normalized input."""
+    inp_noise: Annotated[float, Field(ge=0.0)] = 0.0
+    """Gaussian noise added to the quantized input (normalized units)."""
+    out_res: Annotated[float, Field(ge=0.0)] = 1.0 / 510.0
+    """ADC resolution as a fraction of the output range 2·out_bound (0 = no quantization)."""
+    out_bound: Annotated[float, Field(gt=0.0)] = 12.0
+    """ADC clipping bound (normalized output units)."""
+    out_noise: Annotated[float, Field(ge=0.0)] = 0.06
+    """Gaussian noise added to the analog output before the ADC."""
+    noise_management: Literal["abs_max", "none"] = "abs_max"
+    """Scale each input vector by its max |x| before the DAC (and undo it after the ADC)."""
+    bound_management: Literal["iterative", "none"] = "iterative"
+    """Forward only: redo saturated samples with the input halved, up to max_bm_passes passes."""
+    max_bm_passes: Annotated[int, Field(ge=1, le=16)] = 5
+    """Maximum number of passes of iterative bound management."""
+
+    @property
+    def adc_levels(self) -> int:
+        """Number of ADC quantization levels implied by out_res (0 if unquantized)."""
+        return int(round(1.0 / self.out_res)) if self.out_res > 0 else 0
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Outputs of one batched read and what it cost the hardware."""
+
+    values: np.ndarray
+    """Digital outputs, shape (samples, outputs)."""
+    passes: int
+    """MVM passes the slowest sample needed (bound management)."""
+    mvm_count: int
+    """Analog MVMs performed (one per sample per pass)."""
+    conversions: int
+    """ADC conversions performed (outputs × MVMs)."""
+
+
+def _quantize(values: np.ndarray, resolution: float, bound: float) -> np.ndarray:
+    if resolution > 0.0:
+        step = 2.0 * bound * resolution
+        values = np.rint(values / step) * step
+    return np.clip(values, -bound, bound)
+
+
+def analog_mvm(
+    weights: np.ndarray,
+    inputs: np.ndarray,
+    io: IOParameters,
+    rng: np.random.Generator,
+    transposed: bool = False,
+    allow_bound_management: bool = True,
+    noise_management: bool = True,
+) -> ReadResult:
+    """Read `weights` (out × in) with a batch of input vectors through DAC, array and ADC.
+
+    transposed=True is the backward read (Wᵀ·d). `allow_bound_management=False` for backward
+    and transfer reads; `noise_management=False` for one-hot transfer reads.
+    """
+    x = np.atleast_2d(np.asarray(inputs, dtype=np.float32))
+    matrix = weights.T if transposed else weights
+    samples = x.shape[0]
+    outputs = matrix.shape[0]
+    if io.is_perfect:
+        y = x @ matrix.T
+        return ReadResult(y, 1, samples, samples * outputs)
+
+    if noise_management and io.noise_management == "abs_max":
+        alpha = np.max(np.abs(x), axis=1, keepdims=True)
+    else:
+        alpha = np.ones((samples, 1), dtype=np.float32)
+    safe_alpha = np.where(alpha > 0, alpha, 1.0).astype(np.float32)
+    y = np.zeros((samples, outputs), dtype=np.float32)
+    pending = np.flatnonzero(alpha[:, 0] > 0)
+    use_bm = allow_bound_management and io.bound_management == "iterative"
+    max_passes = io.max_bm_passes if use_bm else 1
+    reduction = 1.0
+    passes = 0
+    mvm_count = 0
+    while pending.size and passes < max_passes:
+        passes += 1
+        u = x[pending] / (safe_alpha[pending] * reduction)
+        u = _quantize(u, io.inp_res, io.inp_bound)
+        if io.inp_noise > 0:
+            u = u + io.inp_noise * rng.standard_normal(u.shape, dtype=np.float32)
+        raw = u @ matrix.T
+        if io.out_noise > 0:
+            raw += io.out_noise * rng.standard_normal(raw.shape, dtype=np.float32)
+        saturated = np.any(np.abs(raw) >= io.out_bound, axis=1)
+        quantized = _quantize(raw, io.out_res, io.out_bound)
+        y[pending] = quantized * (safe_alpha[pending] * reduction)
+        mvm_count += pending.size
+        if not use_bm:
+            break
+        pending = pending[saturated]
+        reduction *= 2.0
+    return ReadResult(y, max(passes, 1), mvm_count, mvm_count * outputs)

@@ -1,0 +1,70 @@
+"""The emulated chip: tiles on one SimPy environment, a cost model, a recorder and seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from devices import DeviceArray, PulsedDeviceConfig
+from emulator.hardware.costs import HardwareCosts
+from emulator.hardware.pulse_trains import UpdateParameters
+from emulator.hardware.read_path import IOParameters
+from emulator.hardware.tile import ADCPool, Tile
+from emulator.recorder import Recorder
+
+
+@dataclass
+class TileSpec:
+    """What to build for one tile: its shape and a device config per named array."""
+
+    rows: int
+    cols: int
+    arrays: dict[str, PulsedDeviceConfig]
+    io: IOParameters = field(default_factory=IOParameters)
+    update: UpdateParameters = field(default_factory=UpdateParameters)
+
+
+class Hardware:
+    """Tiles, cost model and recorder on one environment; every random stream from one seed.
+
+    The seed's SeedSequence spawns one child per tile (then per array, pulse trains, reads)
+    and one for the controller, in a fixed order, so a run is reproducible bit for bit.
+    """
+
+    def __init__(
+        self,
+        tiles: dict[str, TileSpec],
+        costs: HardwareCosts | None = None,
+        seed: int | np.random.SeedSequence | None = 0,
+        trace: bool = False,
+        shared_adc_count: int | None = None,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.costs = costs or HardwareCosts()
+        self.recorder = Recorder(trace=trace)
+        self.recorder.env = self.env
+        self.seed_sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        tile_seeds = self.seed_sequence.spawn(len(tiles) + 1)
+        self.controller_seed = tile_seeds[-1]
+        shared_pool = ADCPool(self.env, shared_adc_count, "shared.adc") if shared_adc_count else None
+        self.tiles: dict[str, Tile] = {}
+        for (name, spec), tile_seed in zip(tiles.items(), tile_seeds):
+            array_seeds = tile_seed.spawn(len(spec.arrays) + 1)
+            arrays = {
+                array_name: DeviceArray(config, (spec.rows, spec.cols), seed=array_seed)
+                for (array_name, config), array_seed in zip(spec.arrays.items(), array_seeds)
+            }
+            self.tiles[name] = Tile(self.env, name, arrays, self.costs, spec.io, spec.update,
+                                    self.recorder, array_seeds[-1], adc_pool=shared_pool)
+
+    def tile(self, name: str) -> Tile:
+        try:
+            return self.tiles[name]
+        except KeyError:
+            raise KeyError(f"no tile {name!r} (tiles: {sorted(self.tiles)})") from None
+
+    @property
+    def now_ns(self) -> float:
+        return self.env.now / 1000.0

@@ -1,0 +1,234 @@
+"""Crossbar tile: named device arrays behind one SimPy resource, plus its ADC pool.
+
+Each operation is a SimPy generator: it takes the tile (one operation at a time), holds it
+for the time the cost model gives, applies its effect as one vectorized numpy operation
+and records counts and energy. Events per operation: a few, independent of the cell count;
+pulse trains take one event per slot.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Generator
+
+import numpy as np
+import simpy
+
+from devices import DeviceArray
+from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SignPattern
+from emulator.hardware.costs import HardwareCosts
+from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train
+from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm
+from emulator.recorder import Recorder
+
+SimGenerator = Generator[simpy.Event, object, object]
+
+
+class ADCPool:
+    """A pool of ADCs; a read's conversions run on up to all of them, in rounds."""
+
+    def __init__(self, env: simpy.Environment, count: int, name: str) -> None:
+        self.env = env
+        self.count = count
+        self.name = name
+        self.container = simpy.Container(env, capacity=count, init=count)
+
+    def convert(self, conversions_per_mvm: int, mvms: int, conversion_ps: int,
+                recorder: Recorder) -> SimGenerator:
+        """Run `mvms` batches of `conversions_per_mvm` conversions; returns the time taken."""
+        if mvms == 0 or conversions_per_mvm == 0:
+            return 0
+        units = min(self.count, conversions_per_mvm)
+        yield self.container.get(units)
+        rounds = math.ceil(conversions_per_mvm / units) * mvms
+        duration = rounds * conversion_ps
+        start = self.env.now
+        yield self.env.timeout(duration)
+        yield self.container.put(units)
+        recorder.events += 3
+        recorder.add_busy(self.name, duration)
+        recorder.trace(self.name, "convert", start, self.env.now, conversions=conversions_per_mvm * mvms)
+        return duration
+
+
+class Tile:
+    """One crossbar tile: device arrays of the same shape, a lock, a read path and an ADC pool."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        arrays: dict[str, DeviceArray],
+        costs: HardwareCosts,
+        io: IOParameters,
+        update: UpdateParameters,
+        recorder: Recorder,
+        seed: np.random.SeedSequence,
+        adc_pool: ADCPool | None = None,
+    ) -> None:
+        shapes = {a.shape for a in arrays.values()}
+        if len(shapes) != 1:
+            raise ValueError(f"tile {name!r}: arrays must share one shape, got {sorted(shapes)}")
+        self.env = env
+        self.name = name
+        self.arrays = arrays
+        self.shape: tuple[int, int] = shapes.pop()
+        self.costs = costs
+        self.io = io
+        self.update = update
+        self.recorder = recorder
+        train_seed, read_seed = seed.spawn(2)
+        self.train_rng = np.random.default_rng(train_seed)
+        self.read_rng = np.random.default_rng(read_seed)
+        self.lock = simpy.Resource(env, capacity=1)
+        rows, cols = self.shape
+        self.adc_pool = adc_pool or ADCPool(env, costs.adc_count(rows, cols), f"{name}.adc")
+        for array_name, array in arrays.items():
+            recorder.register_array(self.key(array_name), array.shape)
+
+    def key(self, array: str) -> str:
+        return f"{self.name}/{array}"
+
+    def array(self, name: str) -> DeviceArray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise KeyError(f"tile {self.name!r} has no array {name!r} (has {sorted(self.arrays)})") from None
+
+    # ---------------------------------------------------------------- writes
+    def pulse_train(self, cmd: PulseTrain) -> SimGenerator:
+        array = self.array(cmd.array)
+        params = cmd.update or self.update
+        granularity = cmd.granularity if cmd.granularity is not None else array.config.dw_min
+        with self.lock.request() as request:
+            yield request
+            start = self.env.now
+            if params.pulse_type == "none":
+                delta = -cmd.learning_rate * np.outer(np.asarray(cmd.d), np.asarray(cmd.x))
+                yield self.env.timeout(self.costs.slot_ps)
+                array.apply_delta(delta)
+                self.recorder.events += 2
+                self._finish_write(cmd.array, start, 1, np.zeros(array.shape, np.int32), count=False)
+                return np.zeros(array.shape, np.int32)
+            plan = plan_pulse_train(cmd.x, cmd.d, cmd.learning_rate, granularity, params, self.train_rng)
+            slot_ps = self.costs.slot_ps
+            for slot in range(plan.bl):
+                yield self.env.timeout(slot_ps)
+                if self.recorder.tracing:
+                    self.recorder.trace(self.key(cmd.array), "slot", self.env.now - slot_ps, self.env.now,
+                                        pulses=int(plan.slot_pulses[slot]))
+            array.pulse_counts(plan.counts)
+            self.recorder.events += 1 + plan.bl
+            self._finish_write(cmd.array, start, plan.bl, plan.counts)
+            return plan.counts
+
+    def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
+        array = self.array(cmd.array)
+        counts = np.asarray(cmd.counts)
+        if counts.shape != array.shape:
+            raise ValueError(f"counts shape {counts.shape} != array shape {array.shape}")
+        with self.lock.request() as request:
+            yield request
+            start = self.env.now
+            slots = self.costs.count_slots(counts)
+            if slots:
+                yield self.env.timeout(slots * self.costs.slot_ps)
+                array.pulse_counts(counts)
+            self.recorder.events += 2
+            self._finish_write(cmd.array, start, slots, counts)
+
+    def sign_pattern(self, cmd: SignPattern) -> SimGenerator:
+        array = self.array(cmd.array)
+        with self.lock.request() as request:
+            yield request
+            start = self.env.now
+            key = self.key(cmd.array)
+            if isinstance(cmd.signs, (int, np.integer)):
+                direction = int(np.sign(cmd.signs))
+                slots = 1 if direction else 0
+                if slots:
+                    yield self.env.timeout(self.costs.slot_ps)
+                    array.pulse_all(direction)
+                    self.recorder.count_uniform_pulse(key, direction)
+                    self.recorder.add_energy("write_pulses", array.size * self.costs.pulse_energy_pj)
+            else:
+                signs = np.asarray(cmd.signs)
+                has_up, has_down = bool(np.any(signs > 0)), bool(np.any(signs < 0))
+                slots = int(has_up) + int(has_down)
+                if slots:
+                    yield self.env.timeout(slots * self.costs.slot_ps)
+                    array.pulse_signs(signs)
+                    up, down = self.recorder.count_pulses(key, np.sign(signs).astype(np.int64))
+                    self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
+            self.recorder.events += 2
+            self.recorder.slots[key] += slots
+            self.recorder.add_busy(self.name, self.env.now - start)
+            self.recorder.trace(key, "sign_pattern", start, self.env.now, slots=slots)
+
+    def _finish_write(self, array_name: str, start: int, slots: int, counts: np.ndarray,
+                      count: bool = True) -> None:
+        key = self.key(array_name)
+        if count:
+            up, down = self.recorder.count_pulses(key, counts)
+            self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
+        self.recorder.slots[key] += slots
+        self.recorder.add_busy(self.name, self.env.now - start)
+        self.recorder.trace(key, "write", start, self.env.now, slots=slots)
+
+    # ---------------------------------------------------------------- reads
+    def read(self, cmd: Read) -> SimGenerator:
+        with self.lock.request() as request:
+            yield request
+            weights = self._weights(cmd.array, cmd.minus)
+            inputs = np.asarray(cmd.inputs, dtype=np.float32)
+            vector = inputs.ndim == 1
+            result = self._mvm(weights, inputs, cmd.direction, cmd.one_hot, cmd.perfect)
+            yield from self._charge_read(cmd.array, result, inputs.shape[-1])
+            return result.values[0] if vector else result.values
+
+    def read_cells(self, cmd: ReadCells) -> SimGenerator:
+        """Column-by-column one-hot reads of every cell, `repeats` times, averaged."""
+        with self.lock.request() as request:
+            yield request
+            weights = self._weights(cmd.array, cmd.minus)
+            rows, cols = self.shape
+            total = np.zeros((rows, cols), dtype=np.float64)
+            identity = np.eye(cols, dtype=np.float32)
+            for _ in range(max(1, cmd.repeats)):
+                result = self._mvm(weights, identity, "forward", True, False)
+                total += result.values.T
+                yield from self._charge_read(cmd.array, result, cols)
+            return total / max(1, cmd.repeats)
+
+    def _weights(self, array: str, minus: str | None) -> np.ndarray:
+        weights = self.array(array).visible()
+        if minus is not None:
+            weights = weights - self.array(minus).visible()
+        return weights
+
+    def _mvm(self, weights: np.ndarray, inputs: np.ndarray, direction: str, one_hot: bool,
+             perfect: bool) -> ReadResult:
+        io = self.io.model_copy(update={"is_perfect": True}) if perfect else self.io
+        return analog_mvm(
+            weights, inputs, io, self.read_rng,
+            transposed=(direction == "backward"),
+            allow_bound_management=(direction == "forward" and not one_hot),
+            noise_management=not one_hot,
+        )
+
+    def _charge_read(self, array: str, result: ReadResult, input_size: int) -> SimGenerator:
+        start = self.env.now
+        outputs = result.values.shape[1]
+        integration = result.mvm_count * self.costs.mvm_ps
+        if integration:
+            yield self.env.timeout(integration)
+        yield from self.adc_pool.convert(outputs, result.mvm_count, self.costs.adc_conversion_ps, self.recorder)
+        dac = result.mvm_count * input_size
+        rows, cols = self.shape
+        self.recorder.count_read(self.key(array), result.mvm_count, result.conversions, dac)
+        self.recorder.add_energy("mvm", result.mvm_count * rows * cols * self.costs.mvm_energy_per_cell_fj / 1000.0)
+        self.recorder.add_energy("adc", result.conversions * self.costs.adc_energy_fj / 1000.0)
+        self.recorder.add_energy("dac", dac * self.costs.dac_energy_fj / 1000.0)
+        self.recorder.events += 2
+        self.recorder.add_busy(self.name, self.env.now - start)
+        self.recorder.trace(self.key(array), "read", start, self.env.now, mvms=result.mvm_count)

@@ -1,0 +1,175 @@
+"""Counters, energy, metrics and the optional event trace of one run.
+
+Counters are exact int64 and add up by construction: each pulse operation adds the same
+numbers to the per-cell arrays, to its (array, phase) total and so to the run total; the
+test suite keeps it so. Tile-wide pulses are counted as a scalar per array (one pulse on
+every cell) so that counting never costs a full pass over the array.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ArrayPulseCounter:
+    """Per-cell pulse counts of one array: explicit arrays plus tile-wide counts."""
+
+    shape: tuple[int, int]
+    up_cells: np.ndarray = field(init=False)
+    down_cells: np.ndarray = field(init=False)
+    uniform_up: int = 0
+    uniform_down: int = 0
+
+    def __post_init__(self) -> None:
+        self.up_cells = np.zeros(self.shape, dtype=np.int64)
+        self.down_cells = np.zeros(self.shape, dtype=np.int64)
+
+    def per_cell(self) -> tuple[np.ndarray, np.ndarray]:
+        """Up and down pulses each cell has received."""
+        return self.up_cells + self.uniform_up, self.down_cells + self.uniform_down
+
+    def totals(self) -> tuple[int, int]:
+        cells = self.shape[0] * self.shape[1]
+        return (int(self.up_cells.sum()) + self.uniform_up * cells,
+                int(self.down_cells.sum()) + self.uniform_down * cells)
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One timed activity of one component, for trace exports."""
+
+    component: str
+    name: str
+    start_ps: int
+    end_ps: int
+    args: dict[str, Any]
+
+
+class Recorder:
+    """Collects everything a run reports. The hardware writes to it; programs add metrics."""
+
+    def __init__(self, trace: bool = False) -> None:
+        self.phase = "idle"
+        self.arrays: dict[str, ArrayPulseCounter] = {}
+        self.phase_pulses: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(2, np.int64))
+        self.reads: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(3, np.int64))
+        self.energy_pj: dict[tuple[str, str], float] = defaultdict(float)
+        self.busy_ps: dict[str, int] = defaultdict(int)
+        self.phase_time_ps: dict[str, int] = defaultdict(int)
+        self.slots: dict[str, int] = defaultdict(int)
+        self.events = 0
+        self.commands: dict[str, int] = defaultdict(int)
+        self.digital_ops: dict[str, int] = defaultdict(int)
+        self.metrics: list[tuple[int, str, int, str, float]] = []
+        self.tracing = trace
+        self.trace_events: list[TraceEvent] = []
+        self.env: Any = None
+
+    @property
+    def now_ps(self) -> int:
+        """Current simulated time (ps), once the recorder is attached to an environment."""
+        return int(self.env.now) if self.env is not None else 0
+
+    # ---------------------------------------------------------------- registration
+    def register_array(self, key: str, shape: tuple[int, int]) -> None:
+        """Declare an array (named "tile/array") so its counters exist from the start."""
+        self.arrays[key] = ArrayPulseCounter(shape)
+
+    # ---------------------------------------------------------------- counting
+    def count_uniform_pulse(self, key: str, direction: int, repeat: int = 1) -> None:
+        """`repeat` pulses of one sign on every cell of an array."""
+        counter = self.arrays[key]
+        cells = counter.shape[0] * counter.shape[1]
+        if direction > 0:
+            counter.uniform_up += repeat
+            self.phase_pulses[(key, self.phase)][0] += cells * repeat
+        else:
+            counter.uniform_down += repeat
+            self.phase_pulses[(key, self.phase)][1] += cells * repeat
+
+    def count_pulses(self, key: str, counts: np.ndarray) -> tuple[int, int]:
+        """Signed per-cell counts applied to an array; returns (up, down) totals."""
+        counter = self.arrays[key]
+        up = np.maximum(counts, 0)
+        down = np.maximum(-counts, 0)
+        counter.up_cells += up
+        counter.down_cells += down
+        totals = (int(up.sum()), int(down.sum()))
+        self.phase_pulses[(key, self.phase)] += totals
+        return totals
+
+    def count_read(self, key: str, mvms: int, conversions: int, dac_conversions: int) -> None:
+        self.reads[(key, self.phase)] += (mvms, conversions, dac_conversions)
+
+    def add_energy(self, category: str, energy_pj: float) -> None:
+        if energy_pj < 0:
+            raise ValueError(f"negative energy {energy_pj} pJ for {category}")
+        self.energy_pj[(category, self.phase)] += energy_pj
+
+    def add_busy(self, component: str, duration_ps: int) -> None:
+        self.busy_ps[component] += duration_ps
+
+    # ---------------------------------------------------------------- metrics and trace
+    def metric(self, name: str, value: float, step: int = -1) -> None:
+        """Record a user metric at the current simulated time."""
+        self.metrics.append((self.now_ps, self.phase, step, name, float(value)))
+
+    def trace(self, component: str, name: str, start_ps: int, end_ps: int, **args: Any) -> None:
+        if self.tracing:
+            self.trace_events.append(TraceEvent(component, name, start_ps, end_ps, args))
+
+    # ---------------------------------------------------------------- totals
+    def total_pulses(self) -> int:
+        return int(sum(int(v.sum()) for v in self.phase_pulses.values()))
+
+    def total_energy_pj(self) -> float:
+        return float(sum(self.energy_pj.values()))
+
+    def summary(self) -> dict[str, Any]:
+        """Counters as plain JSON-able data."""
+        phases = sorted({phase for _, phase in self.phase_pulses} | {phase for _, phase in self.reads}
+                        | {phase for _, phase in self.energy_pj})
+        pulses_by_array: dict[str, Any] = {}
+        for key, counter in self.arrays.items():
+            up, down = counter.totals()
+            by_phase = {phase: {"up": int(v[0]), "down": int(v[1])}
+                        for (k, phase), v in sorted(self.phase_pulses.items()) if k == key}
+            cells_up, cells_down = counter.per_cell()
+            total_cells = cells_up + cells_down
+            pulses_by_array[key] = {
+                "up": up, "down": down, "total": up + down, "by_phase": by_phase,
+                "per_cell_max": int(total_cells.max(initial=0)),
+                "per_cell_mean": float(total_cells.mean()) if total_cells.size else 0.0,
+            }
+        reads = {f"{key}|{phase}": {"mvms": int(v[0]), "conversions": int(v[1]), "dac_conversions": int(v[2])}
+                 for (key, phase), v in sorted(self.reads.items())}
+        energy_by_category: dict[str, float] = defaultdict(float)
+        energy_by_phase: dict[str, float] = defaultdict(float)
+        for (category, phase), value in self.energy_pj.items():
+            energy_by_category[category] += value
+            energy_by_phase[phase] += value
+        return {
+            "latency_ns": self.now_ps / 1000.0,
+            "latency_ps": int(self.now_ps),
+            "total_pulses": self.total_pulses(),
+            "pulses": pulses_by_array,
+            "pulses_by_phase": {phase: int(sum(int(v.sum()) for (k, p), v in self.phase_pulses.items() if p == phase))
+                                for phase in phases},
+            "reads": reads,
+            "total_mvms": int(sum(int(v[0]) for v in self.reads.values())),
+            "total_conversions": int(sum(int(v[1]) for v in self.reads.values())),
+            "energy_pj": {"total": self.total_energy_pj(),
+                          "by_category": dict(sorted(energy_by_category.items())),
+                          "by_phase": dict(sorted(energy_by_phase.items()))},
+            "phase_time_ns": {phase: t / 1000.0 for phase, t in sorted(self.phase_time_ps.items())},
+            "busy_ns": {component: t / 1000.0 for component, t in sorted(self.busy_ps.items())},
+            "slots": dict(sorted(self.slots.items())),
+            "commands": dict(sorted(self.commands.items())),
+            "digital_ops": dict(sorted(self.digital_ops.items())),
+            "events": int(self.events),
+        }

@@ -1,0 +1,58 @@
+"""Registry of controller programs runnable from a scenario file.
+
+Each entry pairs a program (hardware-only view) with its parameter model and, separately,
+ground-truth hooks that only the harness runs: `probe` at checkpoints the program announces
+and `finalize` after it ends. That split keeps the true symmetric point out of programs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Generator
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from emulator.hardware import Controller, Hardware
+
+ProgramFunction = Callable[["Controller", Any], Generator[Any, Any, Any]]
+Probe = Callable[["Hardware", Any, str, int], dict[str, float]]
+Finalizer = Callable[["Hardware", Any, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ProgramEntry:
+    """A named program, its parameters and its ground-truth hooks."""
+
+    name: str
+    params_model: type[BaseModel]
+    program: ProgramFunction
+    description: str
+    probe: Probe | None = None
+    finalize: Finalizer | None = None
+
+
+PROGRAMS: dict[str, ProgramEntry] = {}
+
+
+def register(entry: ProgramEntry) -> ProgramEntry:
+    """Make a program available to scenarios under `entry.name`."""
+    PROGRAMS[entry.name] = entry
+    return entry
+
+
+def get_program(name: str) -> ProgramEntry:
+    _load_builtin_programs()
+    try:
+        return PROGRAMS[name]
+    except KeyError:
+        raise KeyError(f"unknown program {name!r}; known programs: {', '.join(sorted(PROGRAMS))}") from None
+
+
+def program_names() -> list[str]:
+    _load_builtin_programs()
+    return sorted(PROGRAMS)
+
+
+def _load_builtin_programs() -> None:
+    import emulator.algorithms  # noqa: F401  (registers the built-in programs)

@@ -1,0 +1,106 @@
+"""Writing results to disk atomically: nothing partial ever appears under the final names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+METRIC_COLUMNS = ("time_ns", "phase", "step", "metric", "value")
+
+
+class OutputError(Exception):
+    """The output location cannot be used."""
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data from numpy scalars/arrays, dicts, lists; non-finite floats become None."""
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def dumps_json(data: Any) -> str:
+    """Deterministic JSON text (sorted keys, fixed float repr)."""
+    return json.dumps(to_jsonable(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def metrics_csv(rows: Iterable[tuple[int, str, int, str, float]]) -> str:
+    """metrics.csv text from recorder rows (time_ps, phase, step, metric, value)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(METRIC_COLUMNS)
+    for time_ps, phase, step, metric, value in rows:
+        writer.writerow([f"{time_ps / 1000.0:.3f}", phase, step, metric, repr(float(value))])
+    return buffer.getvalue()
+
+
+def check_output_dir(out_dir: str | Path) -> Path:
+    """Fail early (before any work) if results could not be written under out_dir."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output path {out} exists and is not a directory")
+    parent = out if out.exists() else _existing_ancestor(out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory {parent} is not writable")
+    return out
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def write_files_atomically(out_dir: str | Path, files: dict[str, str]) -> Path:
+    """Write every file under out_dir so that each appears complete or not at all.
+
+    A new directory is assembled under a temporary name and renamed into place; in an
+    existing directory each file is written to a temporary name and renamed over the old.
+    """
+    out = check_output_dir(out_dir)
+    try:
+        if not out.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+            staging.chmod(0o755)
+            try:
+                for name, text in files.items():
+                    (staging / name).write_text(text, encoding="utf-8")
+                os.replace(staging, out)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        else:
+            for name, text in files.items():
+                handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+                try:
+                    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                        stream.write(text)
+                    os.replace(temporary, out / name)
+                except BaseException:
+                    Path(temporary).unlink(missing_ok=True)
+                    raise
+    except OSError as error:
+        raise OutputError(f"cannot write results to {out}: {error}") from None
+    return out

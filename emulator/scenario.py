@@ -1,0 +1,313 @@
+"""Scenario files: schema, loading (TOML or YAML), `--set` overrides and validation errors.
+
+A scenario says what hardware to build (tiles, arrays, devices or presets, read path, update
+settings, cost model), which program to run with which parameters, the seed and the outputs.
+Every model forbids unknown fields; every error carries the dotted path of its field.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
+from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, TileSpec, UpdateParameters, get_cost_model
+from emulator.registry import get_program, program_names
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+class ScenarioError(Exception):
+    """Invalid scenario input: a list of (field path, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
+
+    def format(self) -> str:
+        return "\n".join(f"  {path or '<scenario>'}: {reason}" for path, reason in self.problems)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArraySpec(_Strict):
+    """One array of a tile: a preset (with optional overrides) or a full device config."""
+
+    preset: str | None = None
+    """Name of a device preset (SPEC §1.6), e.g. "ReRamSB"."""
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    """Preset fields to change, e.g. {reference_mean = 0.2}."""
+    device: DeviceConfig | None = None
+    """A full device configuration with its `model` field (instead of a preset)."""
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, preset: str | None) -> str | None:
+        if preset is not None and preset not in preset_names():
+            raise ValueError(f"unknown preset {preset!r}; known presets: {', '.join(preset_names())}")
+        return preset
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ArraySpec":
+        if (self.preset is None) == (self.device is None):
+            raise ValueError("give exactly one of `preset` or `device`")
+        if self.device is not None and self.overrides:
+            raise ValueError("`overrides` applies to presets only; put the fields in `device`")
+        return self
+
+    def resolve(self) -> PulsedDeviceConfig:
+        if self.device is not None:
+            return self.device
+        assert self.preset is not None
+        return get_preset(self.preset, **self.overrides)
+
+
+class TileConfig(_Strict):
+    """A crossbar tile: shape, arrays, read path and pulse-train settings."""
+
+    rows: Annotated[int, Field(gt=0, le=65536)]
+    """Output dimension (rows of the weight matrix)."""
+    cols: Annotated[int, Field(gt=0, le=65536)]
+    """Input dimension (columns of the weight matrix)."""
+    arrays: dict[str, ArraySpec]
+    """Named device arrays on this tile, e.g. W, P, R."""
+    io: IOParameters = Field(default_factory=IOParameters)
+    update: UpdateParameters = Field(default_factory=UpdateParameters)
+
+    @field_validator("arrays")
+    @classmethod
+    def _not_empty(cls, arrays: dict[str, ArraySpec]) -> dict[str, ArraySpec]:
+        if not arrays:
+            raise ValueError("a tile needs at least one array")
+        return arrays
+
+
+class HardwareConfig(_Strict):
+    """Tiles plus the cost model."""
+
+    cost_model: str = "neurosim-reram-50ns"
+    """Name of a cost model: neurosim-reram-50ns, ecram-5ns, taox-hfox-1.6v-50ns."""
+    costs: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of cost-model fields (see HardwareCosts), e.g. {pulse_width_ns = 5}."""
+    shared_adc_count: Annotated[int, Field(gt=0)] | None = None
+    """If set, all tiles share one pool of this many ADCs instead of one pool each."""
+    tiles: dict[str, TileConfig]
+
+    @field_validator("cost_model")
+    @classmethod
+    def _known_cost_model(cls, name: str) -> str:
+        if name not in COST_MODELS:
+            raise ValueError(f"unknown cost model {name!r}; known: {', '.join(COST_MODELS)}")
+        return name
+
+    def resolved_costs(self) -> HardwareCosts:
+        return get_cost_model(self.cost_model, **self.costs)
+
+    def tile_specs(self) -> dict[str, TileSpec]:
+        return {
+            name: TileSpec(tile.rows, tile.cols, {a: spec.resolve() for a, spec in tile.arrays.items()},
+                           tile.io, tile.update)
+            for name, tile in self.tiles.items()
+        }
+
+
+class ProgramConfig(_Strict):
+    """The controller program and its parameters (validated by the program's own model)."""
+
+    name: str
+    """Registered program name (see `aimc programs`)."""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _known_program(cls, name: str) -> str:
+        if name not in program_names():
+            raise ValueError(f"unknown program {name!r}; known programs: {', '.join(program_names())}")
+        return name
+
+    def resolved_params(self) -> BaseModel:
+        return get_program(self.name).params_model.model_validate(self.params)
+
+
+class OutputConfig(_Strict):
+    trace: Literal["none", "vcd", "perfetto"] = "none"
+    """Event trace to write beside the results."""
+
+
+class Scenario(_Strict):
+    """A complete, runnable scenario."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 0
+    hardware: HardwareConfig
+    program: ProgramConfig
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+
+# ---------------------------------------------------------------------------- loading
+def read_document(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML or YAML file into a dict; errors become ScenarioError."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError([("", f"file not found: {path}")])
+    if path.is_dir():
+        raise ScenarioError([("", f"{path} is a directory, not a scenario file")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([("", f"cannot read {path}: {error}")]) from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            document = yaml.safe_load(text)
+        else:
+            document = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        raise ScenarioError([("", f"malformed {path.suffix.lstrip('.').upper() or 'TOML'} in {path}: {error}")]) from None
+    if not isinstance(document, dict):
+        raise ScenarioError([("", f"{path} must contain a table/mapping at the top level")])
+    return document
+
+
+def parse_assignment(assignment: str) -> tuple[list[str], Any]:
+    """'a.b.c=value' → (['a','b','c'], value); the value is read as a TOML literal when it is one."""
+    if "=" not in assignment:
+        raise ScenarioError([(assignment, "--set needs the form dotted.key=value")])
+    key, raw = assignment.split("=", 1)
+    keys = [part for part in key.strip().split(".") if part]
+    if not keys:
+        raise ScenarioError([(assignment, "--set needs a key before '='")])
+    try:
+        value = tomllib.loads(f"value = {raw.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return keys, value
+
+
+def apply_overrides(document: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """A copy of `document` with every dotted.key=value assignment applied."""
+    document = copy.deepcopy(document)
+    for assignment in assignments:
+        keys, value = parse_assignment(assignment)
+        node = document
+        for key in keys[:-1]:
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ScenarioError([(".".join(keys), f"{key!r} is not a table, cannot set a field inside it")])
+            node = child
+        node[keys[-1]] = value
+    return document
+
+
+def _error_path(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location
+             if not (isinstance(part, str) and (part.endswith("Config") or part.startswith("function-")))]
+    return ".".join(parts)
+
+
+def _problems(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    problems = []
+    for item in error.errors():
+        path = ".".join(part for part in (prefix, _error_path(tuple(item["loc"]))) if part)
+        message = item["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        problems.append((path, message))
+    return problems
+
+
+def validate_document(document: dict[str, Any]) -> Scenario:
+    """Validate a parsed document; every problem is reported with its field path."""
+    try:
+        scenario = Scenario.model_validate(document)
+    except ValidationError as error:
+        raise ScenarioError(_problems(error) + _raw_second_pass(document)) from None
+    # Second pass: parts validated by models chosen in the first pass (preset, cost model, program).
+    problems: list[tuple[str, str]] = []
+    for tile_name, tile in scenario.hardware.tiles.items():
+        for array_name, spec in tile.arrays.items():
+            if spec.preset is not None and spec.overrides:
+                try:
+                    spec.resolve()
+                except ValidationError as error:
+                    problems += _problems(error, f"hardware.tiles.{tile_name}.arrays.{array_name}.overrides")
+    try:
+        scenario.hardware.resolved_costs()
+    except ValidationError as error:
+        problems += _problems(error, "hardware.costs")
+    try:
+        params = scenario.program.resolved_params()
+    except ValidationError as error:
+        problems += _problems(error, "program.params")
+    else:
+        problems += _reference_problems(params, scenario.hardware)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Best-effort checks of costs and program params when the first pass already failed."""
+    problems: list[tuple[str, str]] = []
+    hardware = document.get("hardware")
+    if isinstance(hardware, dict) and isinstance(hardware.get("costs"), dict):
+        name = hardware.get("cost_model", "neurosim-reram-50ns")
+        if name in COST_MODELS:
+            try:
+                get_cost_model(name, **hardware["costs"])
+            except (ValidationError, TypeError) as error:
+                if isinstance(error, ValidationError):
+                    problems += _problems(error, "hardware.costs")
+    program = document.get("program")
+    if isinstance(program, dict) and program.get("name") in program_names():
+        params = program.get("params", {})
+        if isinstance(params, dict):
+            try:
+                get_program(program["name"]).params_model.model_validate(params)
+            except ValidationError as error:
+                problems += _problems(error, "program.params")
+    return problems
+
+
+def _reference_problems(params: BaseModel, hardware: HardwareConfig) -> list[tuple[str, str]]:
+    """Program parameters named `tile`/`array` (and `*_array`) must name existing hardware."""
+    tile_name = getattr(params, "tile", None)
+    if tile_name is None:
+        return []
+    if tile_name not in hardware.tiles:
+        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(hardware.tiles)})")]
+    arrays = hardware.tiles[tile_name].arrays
+    problems = []
+    for field_name in type(params).model_fields:
+        if field_name == "array" or field_name.endswith("_array"):
+            value = getattr(params, field_name)
+            if value is not None and value not in arrays:
+                problems.append((f"program.params.{field_name}",
+                                 f"tile {tile_name!r} has no array {value!r} (has {', '.join(arrays)})"))
+    return problems
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
+    """Read, override and validate a scenario file."""
+    document = apply_overrides(read_document(path), overrides or [])
+    if seed is not None:
+        document["seed"] = seed
+    return validate_document(document)
+
+
+__all__ = [
+    "ArraySpec", "HardwareConfig", "OutputConfig", "ProgramConfig", "Scenario", "ScenarioError",
+    "TileConfig", "apply_overrides", "load_scenario", "parse_assignment", "program_names",
+    "read_document", "validate_document",
+]

@@ -1,0 +1,60 @@
+"""Event-trace exporters: VCD (GTKWave; via pyvcd) and Chrome/Perfetto trace JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterable
+
+from vcd import VCDWriter
+
+from emulator.recorder import TraceEvent
+
+
+def _identifier(component: str) -> str:
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in component)
+
+
+def to_vcd(events: Iterable[TraceEvent], end_ps: int) -> str:
+    """One `busy` wire and one `pulses` integer per component, time in ps."""
+    events = sorted(events, key=lambda e: (e.start_ps, e.end_ps))
+    components = sorted({event.component for event in events})
+    changes: list[tuple[int, int, str, str, int]] = []  # (time, order, component, signal, value)
+    for event in events:
+        pulses = int(event.args.get("pulses", event.args.get("slots", event.args.get("mvms", 1))))
+        changes.append((event.start_ps, 1, event.component, "busy", 1))
+        changes.append((event.start_ps, 1, event.component, "activity", pulses))
+        changes.append((event.end_ps, 0, event.component, "busy", 0))
+        changes.append((event.end_ps, 0, event.component, "activity", 0))
+    changes.sort(key=lambda change: (change[0], change[1]))
+    buffer = io.StringIO()
+    with VCDWriter(buffer, timescale="1 ps", date="", comment="aimc emulator trace") as writer:
+        variables = {}
+        for component in components:
+            scope = f"aimc.{_identifier(component)}"
+            variables[(component, "busy")] = writer.register_var(scope, "busy", "wire", size=1, init=0)
+            variables[(component, "activity")] = writer.register_var(scope, "activity", "integer", size=32, init=0)
+        for time_ps, _, component, signal, value in changes:
+            writer.change(variables[(component, signal)], time_ps, value)
+        if changes:
+            writer.flush(max(end_ps, changes[-1][0]))
+    return buffer.getvalue()
+
+
+def to_perfetto(events: Iterable[TraceEvent]) -> str:
+    """Chrome trace-event JSON: one track (thread) per component, complete ("X") events in µs."""
+    events = list(events)
+    components = sorted({event.component for event in events})
+    track = {component: index + 1 for index, component in enumerate(components)}
+    trace_events: list[dict[str, object]] = [
+        {"name": "thread_name", "ph": "M", "pid": 1, "tid": track[c], "args": {"name": c}} for c in components
+    ]
+    trace_events.append({"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": "aimc hardware"}})
+    for event in events:
+        trace_events.append({
+            "name": event.name, "ph": "X", "pid": 1, "tid": track[event.component],
+            "ts": event.start_ps / 1e6, "dur": (event.end_ps - event.start_ps) / 1e6,
+            "args": {key: (value if isinstance(value, (int, float, str)) else str(value))
+                     for key, value in event.args.items()},
+        })
+    return json.dumps({"traceEvents": trace_events, "displayTimeUnit": "ns"})
