@@ -97,30 +97,46 @@ class Tile:
 
     # ---------------------------------------------------------------- writes
     def pulse_train(self, cmd: PulseTrain) -> SimGenerator:
+        """One stochastic update per sample (rows of x and d), applied one after another.
+
+        The tile is held for BL slots per sample; each sample's train is one timeout (its
+        slots are traced individually when tracing is on). Returns the signed counts of a
+        single-sample command, or their per-cell sum for a batch.
+        """
         array = self.array(cmd.array)
         params = cmd.update or self.update
         granularity = cmd.granularity if cmd.granularity is not None else array.config.dw_min
+        xs = np.atleast_2d(np.asarray(cmd.x, dtype=np.float64))
+        ds = np.atleast_2d(np.asarray(cmd.d, dtype=np.float64))
+        if xs.shape[0] != ds.shape[0] or xs.shape[1] != array.shape[1] or ds.shape[1] != array.shape[0]:
+            raise ValueError(f"pulse train on {self.key(cmd.array)} {array.shape}: x {xs.shape} and d {ds.shape} "
+                             "must be (samples × cols) and (samples × rows)")
+        slot_ps = self.costs.slot_ps
+        key = self.key(cmd.array)
+        total = np.zeros(array.shape, np.int32)
         with self.lock.request() as request:
             yield request
-            start = self.env.now
-            if params.pulse_type == "none":
-                delta = -cmd.learning_rate * np.outer(np.asarray(cmd.d), np.asarray(cmd.x))
-                yield self.env.timeout(self.costs.slot_ps)
-                array.apply_delta(delta)
-                self.recorder.events += 2
-                self._finish_write(cmd.array, start, 1, np.zeros(array.shape, np.int32), count=False)
-                return np.zeros(array.shape, np.int32)
-            plan = plan_pulse_train(cmd.x, cmd.d, cmd.learning_rate, granularity, params, self.train_rng)
-            slot_ps = self.costs.slot_ps
-            for slot in range(plan.bl):
-                yield self.env.timeout(slot_ps)
-                if self.recorder.tracing:
-                    self.recorder.trace(self.key(cmd.array), "slot", self.env.now - slot_ps, self.env.now,
-                                        pulses=int(plan.slot_pulses[slot]))
-            array.pulse_counts(plan.counts)
-            self.recorder.events += 1 + plan.bl
-            self._finish_write(cmd.array, start, plan.bl, plan.counts)
-            return plan.counts
+            for x, d in zip(xs, ds):
+                start = self.env.now
+                if params.pulse_type == "none":
+                    yield self.env.timeout(slot_ps)
+                    array.apply_delta(-cmd.learning_rate * np.outer(d, x))
+                    self.recorder.events += 1
+                    self._finish_write(cmd.array, start, 1, total, count=False)
+                    continue
+                plan = plan_pulse_train(x, d, cmd.learning_rate, granularity, params, self.train_rng)
+                if plan.bl:
+                    yield self.env.timeout(plan.bl * slot_ps)
+                    array.pulse_counts(plan.counts)
+                    self.recorder.events += 1
+                    if self.recorder.tracing:
+                        for slot, pulses in enumerate(plan.slot_pulses):
+                            self.recorder.trace(key, "slot", start + slot * slot_ps, start + (slot + 1) * slot_ps,
+                                                pulses=int(pulses))
+                self._finish_write(cmd.array, start, plan.bl, plan.counts)
+                total += plan.counts
+            self.recorder.events += 1
+        return total
 
     def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
         array = self.array(cmd.array)
