@@ -290,11 +290,18 @@ class DeviceArray:
             else:
                 signed = np.where(up, law.delta_up(g, prm), -law.delta_down(g, prm))
             if sigma > 0.0:
-                if law.noise_kind == "additive":
-                    std = pick("up_sigma_s", "down_sigma_s")
+                noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                if law.noise_kind == "multiplicative":
+                    # Δ·(1 + σξ), as the affine path (an infinite step stays a clipped step).
+                    noise *= sigma
+                    noise += 1.0
+                    signed = signed * noise
                 else:
-                    std = law.noise_std(signed, g, prm, True)
-                signed = signed + std * self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                    if law.noise_kind == "additive":
+                        std = pick("up_sigma_s", "down_sigma_s")
+                    else:
+                        std = law.noise_std(signed, g, prm, True)
+                    signed = signed + std * noise
             g += signed.astype(self.dtype, copy=False)
         np.minimum(g, prm["b_max"], out=g)
         np.maximum(g, prm["b_min"], out=g)
