@@ -214,6 +214,14 @@ class DeviceArray:
             return
         self.pulse_counts(np.sign(signs).astype(np.int64))
 
+    def pulse_up_mask(self, up: np.ndarray) -> None:
+        """One pulse on every cell: up where `up` is True, down elsewhere (e.g. stochastic ZS)."""
+        up = np.asarray(up, dtype=bool)
+        if up.shape != self.shape:
+            raise ValueError(f"up mask shape {up.shape} != array shape {self.shape}")
+        self._step(self.g, self.parameters, up)
+        self._touched[...] = True
+
     def pulse_counts(self, counts: np.ndarray) -> None:
         """Apply signed per-cell pulse counts (n > 0: n up pulses; n < 0: |n| down pulses)."""
         counts = np.asarray(counts)

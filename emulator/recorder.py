@@ -24,19 +24,25 @@ class ArrayPulseCounter:
     down_cells: np.ndarray = field(init=False)
     uniform_up: int = 0
     uniform_down: int = 0
+    mixed_patterns: int = 0
+    """Tile-wide patterns where every cell got one pulse, up or down (`mixed_up_cells` says which)."""
+    mixed_up_cells: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.up_cells = np.zeros(self.shape, dtype=np.int64)
         self.down_cells = np.zeros(self.shape, dtype=np.int64)
+        self.mixed_up_cells = np.zeros(self.shape, dtype=np.int64)
 
     def per_cell(self) -> tuple[np.ndarray, np.ndarray]:
         """Up and down pulses each cell has received."""
-        return self.up_cells + self.uniform_up, self.down_cells + self.uniform_down
+        return (self.up_cells + self.uniform_up + self.mixed_up_cells,
+                self.down_cells + self.uniform_down + (self.mixed_patterns - self.mixed_up_cells))
 
     def totals(self) -> tuple[int, int]:
         cells = self.shape[0] * self.shape[1]
-        return (int(self.up_cells.sum()) + self.uniform_up * cells,
-                int(self.down_cells.sum()) + self.uniform_down * cells)
+        mixed_up = int(self.mixed_up_cells.sum())
+        return (int(self.up_cells.sum()) + self.uniform_up * cells + mixed_up,
+                int(self.down_cells.sum()) + self.uniform_down * cells + self.mixed_patterns * cells - mixed_up)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,16 @@ class Recorder:
         else:
             counter.uniform_down += repeat
             self.phase_pulses[(key, self.phase)][1] += cells * repeat
+
+    def count_up_mask(self, key: str, up: np.ndarray) -> tuple[int, int]:
+        """One pulse on every cell of an array, up where `up` is True; returns (up, down) totals."""
+        counter = self.arrays[key]
+        counter.mixed_patterns += 1
+        counter.mixed_up_cells += up
+        ups = int(np.count_nonzero(up))
+        totals = (ups, up.size - ups)
+        self.phase_pulses[(key, self.phase)] += totals
+        return totals
 
     def count_pulses(self, key: str, counts: np.ndarray) -> tuple[int, int]:
         """Signed per-cell counts applied to an array; returns (up, down) totals."""

@@ -85,16 +85,23 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
         "cost_model": costs.name,
         "cost_model_parameters": costs.model_dump(),
         "scenario": scenario.model_dump(mode="json"),
-        "result": result if isinstance(result, dict) else {"value": result},
+        "result": public_result(result),
         "ground_truth": truth,
         "hardware": recorder.summary(),
     }
     return RunResult(scenario, summary, recorder, hardware, time.perf_counter() - started)
 
 
+def public_result(result: Any) -> dict[str, Any]:
+    """The program's result for the summary: keys starting with "_" are kept out (bulk data)."""
+    if not isinstance(result, dict):
+        return {"value": result}
+    return {key: value for key, value in result.items() if not str(key).startswith("_")}
+
+
 def _check_finite(result: Any, truth: dict[str, Any], recorder: Recorder) -> None:
     values = [value for _, _, _, _, value in recorder.metrics]
-    for container in (result, truth):
+    for container in (public_result(result), truth):
         if isinstance(container, dict):
             values += [v for v in container.values() if isinstance(v, (int, float, np.floating))]
     if values and not np.all(np.isfinite(np.asarray(values, dtype=np.float64))):

@@ -43,7 +43,8 @@ class PulseCounts:
 
 @dataclass
 class SignPattern:
-    """One pulse on every selected cell: +1 up, −1 down, 0 none; an int means the whole array.
+    """One pulse on every selected cell: +1 up, −1 down, 0 none; an int means the whole array;
+    a boolean array pulses every cell, up where True and down where False.
 
     Up and down cells are driven in two phases, so a mixed pattern takes two slots.
     Result: None.

@@ -167,6 +167,13 @@ class Tile:
                     array.pulse_all(direction)
                     self.recorder.count_uniform_pulse(key, direction)
                     self.recorder.add_energy("write_pulses", array.size * self.costs.pulse_energy_pj)
+            elif np.asarray(cmd.signs).dtype == bool:
+                up_mask = np.asarray(cmd.signs)
+                slots = int(bool(up_mask.any())) + int(not bool(up_mask.all()))
+                yield self.env.timeout(slots * self.costs.slot_ps)
+                array.pulse_up_mask(up_mask)
+                up, down = self.recorder.count_up_mask(key, up_mask)
+                self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
             else:
                 signs = np.asarray(cmd.signs)
                 has_up, has_down = bool(np.any(signs > 0)), bool(np.any(signs < 0))
