@@ -23,7 +23,7 @@ from devices import (
 )
 
 SHAPE = (5, 7)
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                              suppress_health_check=[HealthCheck.too_slow])
 
 _unit = st.floats(0.0, 0.5)
