@@ -121,3 +121,24 @@ def test_clip_after_every_pulse() -> None:
     np.testing.assert_array_equal(array.g, prm["b_max"])
     array.pulse_all(-1)
     np.testing.assert_allclose(array.g, prm["b_max"] - prm["s_down"], rtol=1e-12)
+
+
+def test_pulse_up_mask_matches_pulse_signs(family: str) -> None:
+    """pulse_up_mask(up) is one pulse per cell, up where True and down elsewhere."""
+    config = family_configs(sigma=0.3)[family]
+    masked = DeviceArray(config, (30, 30), seed=17)
+    signed = DeviceArray(config, (30, 30), seed=17)
+    up = np.random.default_rng(0).random((30, 30)) < 0.5
+    masked.pulse_up_mask(up)
+    signed.pulse_signs(np.where(up, 1, -1))
+    np.testing.assert_array_equal(masked.g, signed.g)
+    with pytest.raises(ValueError):
+        masked.pulse_up_mask(np.ones((3, 3), dtype=bool))
+
+
+def test_shape_mismatch_rejected() -> None:
+    array = DeviceArray(family_configs()["ConstantStep"], (4, 5), seed=0)
+    with pytest.raises(ValueError):
+        array.pulse_signs(np.ones((5, 4), dtype=int))
+    with pytest.raises(ValueError):
+        array.pulse_counts(np.ones((4, 4), dtype=int))
