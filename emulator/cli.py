@@ -177,6 +177,73 @@ def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple
     click.echo(render_summary(result.summary, result.wall_time_s, target))
 
 
+@main.command()
+@click.option("--device", required=True,
+              help="Preset name, Model:key=value,... (e.g. SoftBounds:states=2000,up_down=0.2), or a TOML/YAML device file.")
+@click.option("--rows", type=click.IntRange(1, 65536), default=512, show_default=True)
+@click.option("--cols", type=click.IntRange(1, 65536), default=512, show_default=True)
+@click.option("--target-error", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+              help="Target residual SP error (absolute RMS, or relative error of the mean SP).")
+@click.option("--metric", type=click.Choice(["rms", "relative-mean"]), default="relative-mean", show_default=True)
+@click.option("--method", type=click.Choice(["stochastic", "cyclic"]), default="stochastic", show_default=True)
+@click.option("--reads", type=click.IntRange(1, 10000), default=1, show_default=True,
+              help="Reads of every cell averaged for the final estimate.")
+@click.option("--max-pulses", type=click.IntRange(1, 10_000_000), default=20000, show_default=True,
+              help="Cap on ZS steps (pulses per cell).")
+@click.option("--checkpoints", type=click.IntRange(1, 10000), default=100, show_default=True,
+              help="Error evaluations along the scan (resolution of the budget).")
+@click.option("--cost-model", default="neurosim-reram-50ns", show_default=True)
+@click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write budget.json, curve.csv and curve.png here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def budget(device: str, rows: int, cols: int, target_error: float, metric: str, method: str, reads: int,
+           max_pulses: int, checkpoints: int, cost_model: str, perfect_reads: bool, seed: int,
+           out_dir: str | None, as_json: bool) -> None:
+    """Pulses, reads, time and energy to calibrate symmetric points to a target error."""
+    from emulator.budget import BudgetRefused, BudgetRequest, run_budget
+    from emulator.hardware import IOParameters, get_cost_model
+    from emulator.plots import budget_curve_figure, figure_bytes
+    from emulator.results import check_output_dir, rows_csv, write_files_atomically
+    from emulator.scenario import parse_device_spec
+
+    name, config = parse_device_spec(device)
+    try:
+        costs = get_cost_model(cost_model)
+    except KeyError as error:
+        fail(f"--cost-model: {error.args[0]}")
+    if out_dir is not None:
+        check_output_dir(out_dir)
+    request = BudgetRequest(name, config, rows, cols, target_error, metric, method, reads,  # type: ignore[arg-type]
+                            max_pulses, seed, costs, IOParameters(is_perfect=perfect_reads), checkpoints)
+    bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description="zero-shifting scan")
+    try:
+        result = run_budget(request, progress=bar)
+    except BudgetRefused as error:
+        fail(f"cannot budget {name}: {error}")
+    finally:
+        bar.close()
+    if out_dir is not None:
+        summary = {key: value for key, value in result.items() if key != "curve"}
+        write_files_atomically(out_dir, {"budget.json": dumps_json(summary), "curve.csv": rows_csv(result["curve"]),
+                                         "curve.png": figure_bytes(budget_curve_figure(result))})
+    if as_json:
+        click.echo(dumps_json({key: value for key, value in result.items() if key != "curve"}), nl=False)
+        return
+    verdict = "reached" if result["reached"] else f"NOT reached within {max_pulses} pulses"
+    click.echo(f"{name} {rows}×{cols}, {method} ZS, {reads} read(s), cost model {result['cost_model']}: "
+               f"target {metric} ≤ {target_error:g} {verdict}")
+    click.echo(format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns",
+                                       "energy_pj", "rms_error", "relative_mean_error", "max_error"]))
+    theory = result["theory_pulses"]
+    floor = result["theory_error_floor"]
+    click.echo(f"theory (SPEC §5, last iterate): N ≥ {theory:.0f} steps for the target; ZS error floor (RMS) "
+               f"{floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}" if theory is not None and floor is not None
+               else f"theory: the target is below the certified floor ({floor}); read-noise floor {result['read_noise_floor']:.3g}")
+
+
 def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:
     """Human-readable summary of one run."""
     hw = summary["hardware"]

@@ -54,6 +54,19 @@ def metrics_csv(rows: Iterable[tuple[int, str, int, str, float]]) -> str:
     return buffer.getvalue()
 
 
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV text of a list of flat dicts (columns in first-seen order)."""
+    columns: list[str] = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: to_jsonable(value) for key, value in row.items()})
+    return buffer.getvalue()
+
+
 def check_output_dir(out_dir: str | Path) -> Path:
     """Fail early (before any work) if results could not be written under out_dir."""
     out = Path(out_dir)
@@ -72,7 +85,7 @@ def _existing_ancestor(path: Path) -> Path:
     return path
 
 
-def write_files_atomically(out_dir: str | Path, files: dict[str, str]) -> Path:
+def write_files_atomically(out_dir: str | Path, files: dict[str, str | bytes]) -> Path:
     """Write every file under out_dir so that each appears complete or not at all.
 
     A new directory is assembled under a temporary name and renamed into place; in an
@@ -85,18 +98,23 @@ def write_files_atomically(out_dir: str | Path, files: dict[str, str]) -> Path:
             staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
             staging.chmod(0o755)
             try:
-                for name, text in files.items():
-                    (staging / name).write_text(text, encoding="utf-8")
+                for name, content in files.items():
+                    path = staging / name
+                    if isinstance(content, bytes):
+                        path.write_bytes(content)
+                    else:
+                        path.write_text(content, encoding="utf-8")
                 os.replace(staging, out)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
         else:
-            for name, text in files.items():
+            for name, content in files.items():
                 handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+                data = content if isinstance(content, bytes) else content.encode("utf-8")
                 try:
-                    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                        stream.write(text)
+                    with os.fdopen(handle, "wb") as stream:
+                        stream.write(data)
                     os.replace(temporary, out / name)
                 except BaseException:
                     Path(temporary).unlink(missing_ok=True)

@@ -311,3 +311,36 @@ __all__ = [
     "TileConfig", "apply_overrides", "load_scenario", "parse_assignment", "program_names",
     "read_document", "validate_document",
 ]
+
+
+def parse_device_spec(spec: str) -> tuple[str, PulsedDeviceConfig]:
+    """A device from the command line: a preset name, `Model:key=value,...`, `Preset:key=value,...`,
+    or the path of a TOML/YAML file holding a device table (`model = ...`) or `preset = ...`.
+
+    Returns a display name and the validated config; errors are ScenarioError naming the part.
+    """
+    text = spec.strip()
+    path = Path(text)
+    if path.suffix.lower() in (".toml", ".yaml", ".yml"):
+        document = read_document(path)
+        try:
+            array_spec = ArraySpec.model_validate(document if "preset" in document else {"device": document})
+            return path.stem, array_spec.resolve()
+        except ValidationError as error:
+            raise ScenarioError(_problems(error, "device")) from None
+    name, _, assignments = text.partition(":")
+    fields: dict[str, Any] = {}
+    for assignment in filter(None, (part.strip() for part in assignments.split(","))):
+        keys, value = parse_assignment(assignment)
+        fields[".".join(keys)] = value
+    from devices import DEVICE_MODELS
+
+    try:
+        if name in preset_names():
+            return text, get_preset(name, **fields)
+        if name in DEVICE_MODELS:
+            return text, DEVICE_MODELS[name].model_validate(fields)
+    except ValidationError as error:
+        raise ScenarioError(_problems(error, "device")) from None
+    raise ScenarioError([("device", f"unknown device {name!r}: give a preset ({', '.join(preset_names())}), "
+                                    f"a model ({', '.join(DEVICE_MODELS)}) with key=value fields, or a TOML/YAML file")])

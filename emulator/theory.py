@@ -71,6 +71,11 @@ class ZeroShiftBound:
     floor_delta_min: float
     """Smallest target the bound can certify: 2·(floor term), SPEC's δ_min for stochastic ZS."""
 
+    def for_mean_over(self, cells: int) -> "ZeroShiftBound":
+        """The same bound for the error of the mean over `cells` independent cells (floor / cells)."""
+        return ZeroShiftBound(self.method, self.contraction_per_step, self.error_floor / cells,
+                              self.floor_delta_min / cells)
+
     def mean_square_error(self, steps: int, initial_mean_square: float) -> float:
         return self.contraction_per_step ** steps * initial_mean_square + self.error_floor
 

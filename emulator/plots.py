@@ -1,0 +1,40 @@
+"""Figures rendered with matplotlib (Agg, no display), returned as PNG/SVG bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def figure_bytes(figure: Any, fmt: str = "png") -> bytes:
+    """Serialize and close a figure."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def budget_curve_figure(result: dict[str, Any]) -> Any:
+    """Residual SP error vs pulses per cell, with the target and the theory floor."""
+    curve = result["curve"]
+    metric_key = "rms_error" if result["metric"] == "rms" else "relative_mean_error"
+    figure, axis = plt.subplots(figsize=(6, 4))
+    pulses = [row["pulses"] for row in curve]
+    axis.loglog(pulses, [row[metric_key] for row in curve], "o-", ms=3, label=f"measured {metric_key}")
+    if result["metric"] == "rms":
+        axis.loglog(pulses, [row["iterate_rms_error"] for row in curve], "--", label="iterate RMS (no read)")
+        if result.get("theory_error_floor"):
+            axis.axhline(result["theory_error_floor"], color="gray", ls=":", label="theory floor (SPEC §5)")
+    axis.axhline(result["target_error"], color="red", ls="-.", label="target")
+    axis.axvline(result["pulses_per_cell"], color="green", ls=":", label=f"budget N={result['pulses_per_cell']}")
+    axis.set_xlabel("pulses per cell (ZS steps)")
+    axis.set_ylabel(metric_key.replace("_", " "))
+    axis.set_title(f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, {result['reads_per_cell']} read(s)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    return figure
