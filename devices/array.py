@@ -21,6 +21,9 @@ from devices.response import CellParams, StepLaw, law_for, response_functions, s
 
 SeedLike = int | np.random.SeedSequence | None
 
+#: Coefficients stored per pulse sign as up_<suffix> / down_<suffix> (and diff_<suffix>).
+_SIDED_SUFFIXES = ("a", "s", "b", "sigma_s")
+
 #: Per-cell parameters stored for every family (besides the law's own).
 _BASE_PARAMETERS = ("s_up", "s_down", "b_min", "b_max")
 
@@ -112,6 +115,12 @@ class DeviceArray:
         sigma = config.dw_min_std
         self.parameters["up_sigma_s"] = (sigma * self.parameters["s_up"]).astype(self.dtype)
         self.parameters["down_sigma_s"] = (sigma * self.parameters["s_down"]).astype(self.dtype)
+        # up − down coefficient differences: a per-cell sign choice becomes down + m·diff with
+        # m ∈ {0, 1}, two arithmetic passes instead of np.where (about 10× slower here).
+        for suffix in _SIDED_SUFFIXES:
+            if f"up_{suffix}" in self.parameters:
+                self.parameters[f"diff_{suffix}"] = (
+                    self.parameters[f"up_{suffix}"] - self.parameters[f"down_{suffix}"]).astype(self.dtype)
 
         reset = config.reset + config.reset_dtod * d2d_rng.standard_normal(self.shape)
         self.reset_value = np.clip(reset, prm64["b_min"], prm64["b_max"]).astype(self.dtype)
@@ -268,35 +277,39 @@ class DeviceArray:
         sigma = self.config.dw_min_std
         law = self.law
         uniform = isinstance(up, (bool, np.bool_))
+        choose = None if uniform else np.asarray(up).astype(self.dtype)  # 1 = up, 0 = down
 
-        def pick(up_name: str, down_name: str) -> np.ndarray:
-            if uniform:
-                return prm[up_name] if up else prm[down_name]
-            return np.where(up, prm[up_name], prm[down_name])
+        def pick(suffix: str) -> np.ndarray:
+            if choose is None:
+                return prm[f"up_{suffix}"] if up else prm[f"down_{suffix}"]
+            chosen = choose * prm[f"diff_{suffix}"]
+            chosen += prm[f"down_{suffix}"]
+            return chosen
 
         if law.affine:
             if sigma == 0.0:
-                g *= pick("up_b", "down_b")
-                g += pick("up_a", "down_a")
+                g *= pick("b")
+                g += pick("a")
             elif law.noise_kind == "multiplicative":
-                step = pick("up_s", "down_s") * g
-                step += pick("up_a", "down_a")
+                step = pick("s") * g
+                step += pick("a")
                 noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
                 noise *= sigma
                 noise += 1.0
                 noise *= step
                 g += noise
             else:  # additive: s·σξ on top of the mean affine step
-                g *= pick("up_b", "down_b")
-                g += pick("up_a", "down_a")
+                g *= pick("b")
+                g += pick("a")
                 noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
-                noise *= pick("up_sigma_s", "down_sigma_s")
+                noise *= pick("sigma_s")
                 g += noise
         else:
-            if uniform:
+            if choose is None:
                 signed = law.delta_up(g, prm) if up else -law.delta_down(g, prm)
             else:
-                signed = np.where(up, law.delta_up(g, prm), -law.delta_down(g, prm))
+                down_step = law.delta_down(g, prm)
+                signed = choose * (law.delta_up(g, prm) + down_step) - down_step
             if sigma > 0.0:
                 noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
                 if law.noise_kind == "multiplicative":
@@ -306,7 +319,7 @@ class DeviceArray:
                     signed = signed * noise
                 else:
                     if law.noise_kind == "additive":
-                        std = pick("up_sigma_s", "down_sigma_s")
+                        std = pick("sigma_s")
                     else:
                         std = law.noise_std(signed, g, prm, True)
                     signed = signed + std * noise
@@ -317,13 +330,13 @@ class DeviceArray:
     def _kernel_parameters(self, up: bool, down: bool) -> list[str]:
         """Names of the per-cell parameters `_step` reads for pulses of the given signs."""
         names = ["b_min", "b_max"]
-        sides = [side for side, used in (("up", up), ("down", down)) if used]
+        sides = ["diff", "down"] if up and down else ["up"] if up else ["down"]
         if self.law.affine:
             multiplicative = self.config.dw_min_std > 0.0 and self.law.noise_kind == "multiplicative"
             suffixes = ("a", "s") if multiplicative else ("a", "b")
             names += [f"{side}_{suffix}" for side in sides for suffix in suffixes]
         else:
-            names += [name for name in self.parameters if not name.startswith(("up_", "down_"))]
+            names += [name for name in self.parameters if not name.startswith(("up_", "down_", "diff_"))]
         if self.config.dw_min_std > 0.0 and self.law.noise_kind == "additive":
             names += [f"{side}_sigma_s" for side in sides]
         return list(dict.fromkeys(names))
