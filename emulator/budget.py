@@ -14,11 +14,24 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
+from typing import Annotated
+
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from devices import PulsedDeviceConfig
 from emulator.algorithms.calibration import residual_error, zero_shift
-from emulator.hardware import Controller, Hardware, HardwareCosts, IOParameters, TileSpec, analog_mvm
+from emulator.hardware import (
+    COST_MODELS,
+    Controller,
+    Hardware,
+    HardwareCosts,
+    IOParameters,
+    TileSpec,
+    analog_mvm,
+    get_cost_model,
+)
+from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 from emulator.theory import response_constants, zero_shift_bound
 
 Metric = Literal["rms", "relative-mean"]
@@ -201,3 +214,83 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         "cells": cells,
         "curve": curve,
     }
+
+
+class BudgetConfig(BaseModel):
+    """A budget study in a file (`aimc budget --config FILE`), optionally swept over a device field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "budget"
+    description: str = ""
+    device: ArraySpec
+    """The device: {preset = "...", overrides = {...}} or {device = {model = "...", ...}}."""
+    rows: Annotated[int, Field(gt=0, le=65536)] = 512
+    cols: Annotated[int, Field(gt=0, le=65536)] = 512
+    target_error: Annotated[float, Field(gt=0)] = 0.01
+    metric: Metric = "relative-mean"
+    method: Literal["stochastic", "cyclic"] = "stochastic"
+    reads: Annotated[int, Field(gt=0, le=10_000)] = 1
+    max_pulses: Annotated[int, Field(gt=0, le=10_000_000)] = 20_000
+    checkpoints: Annotated[int, Field(gt=0, le=10_000)] = 100
+    cost_model: str = "neurosim-reram-50ns"
+    perfect_reads: bool = False
+    """Ideal reads: isolates the zero-shifting error from ADC noise and quantization."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    sweep_field: str | None = None
+    """Device field to sweep (e.g. "states" or "dw_min"); one budget per value."""
+    sweep_values: list[float] = Field(default_factory=list)
+    scale_max_pulses: bool = False
+    """With a sweep: scale max_pulses by dw_min(first value)/dw_min(value), so finer devices get room."""
+
+    @model_validator(mode="after")
+    def _sweep_consistent(self) -> "BudgetConfig":
+        if (self.sweep_field is None) != (not self.sweep_values):
+            raise ValueError("give both sweep_field and sweep_values, or neither")
+        if self.cost_model not in COST_MODELS:
+            raise ValueError(f"unknown cost model {self.cost_model!r}; known: {', '.join(COST_MODELS)}")
+        return self
+
+    def device_for(self, value: float | None) -> PulsedDeviceConfig:
+        base = self.device.resolve()
+        if value is None or self.sweep_field is None:
+            return base
+        return type(base).model_validate({**base.model_dump(exclude={"states"} if self.sweep_field == "dw_min" else set()),
+                                          self.sweep_field: value})
+
+    def requests(self) -> list[tuple[float | None, BudgetRequest]]:
+        """One request per sweep value (or a single one)."""
+        values: list[float | None] = list(self.sweep_values) or [None]
+        first_dw = self.device_for(values[0]).dw_min
+        requests = []
+        for value in values:
+            device = self.device_for(value)
+            cap = self.max_pulses
+            if self.scale_max_pulses:
+                cap = int(math.ceil(self.max_pulses * first_dw / device.dw_min))
+            label = self.device.preset or device.model  # type: ignore[attr-defined]
+            if value is not None:
+                label = f"{label}:{self.sweep_field}={value:g}"
+            requests.append((value, BudgetRequest(
+                label, device, self.rows, self.cols, self.target_error, self.metric, self.method, self.reads,
+                cap, self.seed, get_cost_model(self.cost_model), IOParameters(is_perfect=self.perfect_reads),
+                self.checkpoints)))
+        return requests
+
+
+def load_budget_config(path: str, overrides: list[str] | None = None) -> BudgetConfig:
+    """Read and validate a budget study file (TOML/YAML); errors name the field."""
+    document = apply_overrides(read_document(path), overrides or [])
+    try:
+        return BudgetConfig.model_validate(document)
+    except ValidationError as error:
+        raise ScenarioError(problems_of(error)) from None
+
+
+def scaling_exponent(rows: list[dict[str, Any]]) -> float | None:
+    """Fitted log-log slope of pulses per cell vs dw_min over the reached rows (≈ −1 expected)."""
+    points = [(row["dw_min"], row["pulses_per_cell"]) for row in rows if row["reached"] and row["pulses_per_cell"] > 0]
+    if len(points) < 2:
+        return None
+    dw, pulses = np.log(np.array(points, dtype=np.float64)).T
+    return float(np.polyfit(dw, pulses, 1)[0])

@@ -13,6 +13,7 @@ from typing import Any, Callable, TypeVar
 
 import click
 import numpy as np
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from emulator import __version__
@@ -177,9 +178,15 @@ def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple
     click.echo(render_summary(result.summary, result.wall_time_s, target))
 
 
+_BUDGET_FIELDS = ("rows", "cols", "target_error", "metric", "method", "reads", "max_pulses", "checkpoints",
+                  "cost_model", "perfect_reads", "seed")
+
+
 @main.command()
-@click.option("--device", required=True,
+@click.option("--device", default=None,
               help="Preset name, Model:key=value,... (e.g. SoftBounds:states=2000,up_down=0.2), or a TOML/YAML device file.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="A budget study file (see scenarios/zs_*.toml); flags given explicitly override it.")
 @click.option("--rows", type=click.IntRange(1, 65536), default=512, show_default=True)
 @click.option("--cols", type=click.IntRange(1, 65536), default=512, show_default=True)
 @click.option("--target-error", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
@@ -196,52 +203,96 @@ def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple
 @click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Write budget.json, curve.csv and curve.png here.")
+              help="Write budget.json, curve.csv and curve.png (sweeps: sweep.json/csv/png) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
 @handle_errors
-def budget(device: str, rows: int, cols: int, target_error: float, metric: str, method: str, reads: int,
-           max_pulses: int, checkpoints: int, cost_model: str, perfect_reads: bool, seed: int,
-           out_dir: str | None, as_json: bool) -> None:
+def budget(ctx: click.Context, device: str | None, config_path: str | None, out_dir: str | None, as_json: bool,
+           **options: Any) -> None:
     """Pulses, reads, time and energy to calibrate symmetric points to a target error."""
-    from emulator.budget import BudgetRefused, BudgetRequest, run_budget
-    from emulator.hardware import IOParameters, get_cost_model
-    from emulator.plots import budget_curve_figure, figure_bytes
+    from emulator.budget import BudgetConfig, BudgetRefused, load_budget_config, run_budget, scaling_exponent
+    from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
     from emulator.results import check_output_dir, rows_csv, write_files_atomically
-    from emulator.scenario import parse_device_spec
+    from emulator.scenario import ArraySpec, ScenarioError, parse_device_spec, problems_of
 
-    name, config = parse_device_spec(device)
+    explicit = {name: options[name] for name in _BUDGET_FIELDS
+                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    label = None
+    if config_path is not None:
+        base = load_budget_config(config_path).model_dump(exclude_none=True)
+        if device is not None:
+            label, config = parse_device_spec(device)
+            base["device"] = {"device": config.model_dump()}
+    elif device is not None:
+        label, config = parse_device_spec(device)
+        base = {"device": {"device": config.model_dump()}, **{name: options[name] for name in _BUDGET_FIELDS}}
+    else:
+        fail("give --device (or --config FILE)")
     try:
-        costs = get_cost_model(cost_model)
-    except KeyError as error:
-        fail(f"--cost-model: {error.args[0]}")
+        study = BudgetConfig.model_validate({**base, **explicit})
+    except ValidationError as error:
+        raise ScenarioError(problems_of(error)) from None
     if out_dir is not None:
         check_output_dir(out_dir)
-    request = BudgetRequest(name, config, rows, cols, target_error, metric, method, reads,  # type: ignore[arg-type]
-                            max_pulses, seed, costs, IOParameters(is_perfect=perfect_reads), checkpoints)
-    bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description="zero-shifting scan")
-    try:
-        result = run_budget(request, progress=bar)
-    except BudgetRefused as error:
-        fail(f"cannot budget {name}: {error}")
-    finally:
-        bar.close()
+    requests = study.requests()
+    if label is not None and len(requests) == 1:
+        requests[0][1].device_name = label
+    results = []
+    for value, request in requests:
+        bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description=f"ZS scan {request.device_name}")
+        try:
+            results.append(run_budget(request, progress=bar))
+        except BudgetRefused as error:
+            fail(f"cannot budget {request.device_name}: {error}")
+        finally:
+            bar.close()
+        if value is not None:
+            results[-1]["sweep_value"] = value
+    brief = [{key: value for key, value in result.items() if key != "curve"} for result in results]
+    if len(results) == 1:
+        output: Any = brief[0]
+        files: dict[str, str | bytes] = {"budget.json": dumps_json(output), "curve.csv": rows_csv(results[0]["curve"]),
+                                         "curve.png": figure_bytes(budget_curve_figure(results[0]))}
+    else:
+        output = {"study": study.name, "sweep_field": study.sweep_field, "results": brief,
+                  "pulses_vs_dw_min_exponent": scaling_exponent(brief)}
+        files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(_sweep_rows(brief)),
+                 "sweep.png": figure_bytes(budget_sweep_figure(output))}
     if out_dir is not None:
-        summary = {key: value for key, value in result.items() if key != "curve"}
-        write_files_atomically(out_dir, {"budget.json": dumps_json(summary), "curve.csv": rows_csv(result["curve"]),
-                                         "curve.png": figure_bytes(budget_curve_figure(result))})
+        write_files_atomically(out_dir, files)
     if as_json:
-        click.echo(dumps_json({key: value for key, value in result.items() if key != "curve"}), nl=False)
+        click.echo(dumps_json(output), nl=False)
         return
-    verdict = "reached" if result["reached"] else f"NOT reached within {max_pulses} pulses"
-    click.echo(f"{name} {rows}×{cols}, {method} ZS, {reads} read(s), cost model {result['cost_model']}: "
-               f"target {metric} ≤ {target_error:g} {verdict}")
-    click.echo(format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns",
-                                       "energy_pj", "rms_error", "relative_mean_error", "max_error"]))
-    theory = result["theory_pulses"]
-    floor = result["theory_error_floor"]
-    click.echo(f"theory (SPEC §5, last iterate): N ≥ {theory:.0f} steps for the target; ZS error floor (RMS) "
-               f"{floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}" if theory is not None and floor is not None
-               else f"theory: the target is below the certified floor ({floor}); read-noise floor {result['read_noise_floor']:.3g}")
+    for result in brief:
+        click.echo(_budget_text(result))
+    if len(brief) > 1:
+        exponent = output["pulses_vs_dw_min_exponent"]
+        click.echo(format_table(_sweep_rows(brief), list(_sweep_rows(brief)[0])))
+        click.echo(f"fitted log-log slope of pulses vs dw_min: {exponent:.3f}" if exponent is not None
+                   else "fitted slope: not enough reached points")
+
+
+def _sweep_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = ("sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",
+            "theory_pulses", "latency_ns", "energy_pj")
+    return [{key: result.get(key) for key in keys} for result in results]
+
+
+def _budget_text(result: dict[str, Any]) -> str:
+    verdict = "reached" if result["reached"] else "NOT reached within the pulse cap"
+    lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
+             f"{result['reads_per_cell']} read(s), cost model {result['cost_model']}: target {result['metric']} "
+             f"≤ {result['target_error']:g} {verdict}",
+             format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns", "energy_pj",
+                                     "rms_error", "relative_mean_error", "max_error"])]
+    theory, floor = result["theory_pulses"], result["theory_error_floor"]
+    if theory is not None:
+        lines.append(f"theory (SPEC §5, last iterate): N ≥ {theory:.0f} steps certify the target; "
+                     f"per-cell ZS floor (RMS) {floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}")
+    else:
+        lines.append(f"theory: the target is below what the bound certifies (per-cell ZS floor RMS {floor}); "
+                     f"read-noise floor {result['read_noise_floor']:.3g}")
+    return "\n".join(lines)
 
 
 def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:

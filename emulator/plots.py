@@ -38,3 +38,20 @@ def budget_curve_figure(result: dict[str, Any]) -> Any:
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
     return figure
+
+
+def budget_sweep_figure(sweep: dict[str, Any]) -> Any:
+    """Pulses per cell to reach the target vs dw_min (log-log), measured and theory."""
+    results = [row for row in sweep["results"] if row["reached"]]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.loglog([r["dw_min"] for r in results], [r["pulses_per_cell"] for r in results], "o-", label="measured")
+    theory = [(r["dw_min"], r["theory_pulses"]) for r in sweep["results"] if r.get("theory_pulses")]
+    if theory:
+        axis.loglog(*zip(*theory), "s--", label="theory bound (SPEC §5)")
+    exponent = sweep.get("pulses_vs_dw_min_exponent")
+    axis.set_title(f"{sweep['study']}: slope {exponent:.2f}" if exponent is not None else sweep["study"])
+    axis.set_xlabel("dw_min")
+    axis.set_ylabel("pulses per cell to reach target")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    return figure

@@ -216,7 +216,8 @@ def _error_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _problems(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """(field path, reason) pairs of a pydantic error, paths prefixed with `prefix`."""
     problems = []
     for item in error.errors():
         path = ".".join(part for part in (prefix, _error_path(tuple(item["loc"]))) if part)
@@ -232,7 +233,7 @@ def validate_document(document: dict[str, Any]) -> Scenario:
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as error:
-        raise ScenarioError(_problems(error) + _raw_second_pass(document)) from None
+        raise ScenarioError(problems_of(error) + _raw_second_pass(document)) from None
     # Second pass: parts validated by models chosen in the first pass (preset, cost model, program).
     problems: list[tuple[str, str]] = []
     for tile_name, tile in scenario.hardware.tiles.items():
@@ -241,17 +242,17 @@ def validate_document(document: dict[str, Any]) -> Scenario:
                 try:
                     spec.resolve()
                 except ValidationError as error:
-                    problems += _problems(error, f"hardware.tiles.{tile_name}.arrays.{array_name}.overrides")
+                    problems += problems_of(error, f"hardware.tiles.{tile_name}.arrays.{array_name}.overrides")
     try:
         scenario.hardware.resolved_costs()
     except ValidationError as error:
-        problems += _problems(error, "hardware.costs")
+        problems += problems_of(error, "hardware.costs")
     try:
         params = scenario.program.resolved_params()
     except ValidationError as error:
-        problems += _problems(error, "program.params")
+        problems += problems_of(error, "program.params")
     else:
-        problems += _reference_problems(params, scenario.hardware)
+        problems += _referenceproblems_of(params, scenario.hardware)
     if problems:
         raise ScenarioError(problems)
     return scenario
@@ -268,7 +269,7 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
                 get_cost_model(name, **hardware["costs"])
             except (ValidationError, TypeError) as error:
                 if isinstance(error, ValidationError):
-                    problems += _problems(error, "hardware.costs")
+                    problems += problems_of(error, "hardware.costs")
     program = document.get("program")
     if isinstance(program, dict) and program.get("name") in program_names():
         params = program.get("params", {})
@@ -276,11 +277,11 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
             try:
                 get_program(program["name"]).params_model.model_validate(params)
             except ValidationError as error:
-                problems += _problems(error, "program.params")
+                problems += problems_of(error, "program.params")
     return problems
 
 
-def _reference_problems(params: BaseModel, hardware: HardwareConfig) -> list[tuple[str, str]]:
+def _referenceproblems_of(params: BaseModel, hardware: HardwareConfig) -> list[tuple[str, str]]:
     """Program parameters named `tile`/`array` (and `*_array`) must name existing hardware."""
     tile_name = getattr(params, "tile", None)
     if tile_name is None:
@@ -327,7 +328,7 @@ def parse_device_spec(spec: str) -> tuple[str, PulsedDeviceConfig]:
             array_spec = ArraySpec.model_validate(document if "preset" in document else {"device": document})
             return path.stem, array_spec.resolve()
         except ValidationError as error:
-            raise ScenarioError(_problems(error, "device")) from None
+            raise ScenarioError(problems_of(error, "device")) from None
     name, _, assignments = text.partition(":")
     fields: dict[str, Any] = {}
     for assignment in filter(None, (part.strip() for part in assignments.split(","))):
@@ -341,6 +342,6 @@ def parse_device_spec(spec: str) -> tuple[str, PulsedDeviceConfig]:
         if name in DEVICE_MODELS:
             return text, DEVICE_MODELS[name].model_validate(fields)
     except ValidationError as error:
-        raise ScenarioError(_problems(error, "device")) from None
+        raise ScenarioError(problems_of(error, "device")) from None
     raise ScenarioError([("device", f"unknown device {name!r}: give a preset ({', '.join(preset_names())}), "
                                     f"a model ({', '.join(DEVICE_MODELS)}) with key=value fields, or a TOML/YAML file")])

@@ -97,6 +97,8 @@ class Workload:
     optimum_loss: float | None = None
     """Known minimum of the training loss (least squares), for reporting loss − f*."""
     classes: int = 0
+    reference_weights: list[np.ndarray] | None = None
+    """Weights that generated (or optimally fit) the targets, per layer (regression workloads)."""
     info: dict[str, float] = field(default_factory=dict)
 
     @property

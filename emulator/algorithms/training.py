@@ -1,0 +1,447 @@
+"""Training engine shared by every training program (SPEC §6 on the workloads of issue 5).
+
+A `Trainer` runs mini-batch training of a workload whose layer `l` lives on tile
+`layer{l}`: the forward pass is `Read(direction="forward")` on the batch, the backward pass
+`Read(direction="backward")`, activations and the loss are digital (numpy, charged with
+`Digital` commands), and the pulsed update runs per sample (`PulseTrain` with a batch).
+Subclasses say how the effective weight is read and how the gradient is written.
+
+Phases (pulses, reads and energy are counted under them): "programming" (initial weights,
+reference copies), "calibration" (zero-shifting), "training" (forward/backward reads and
+gradient pulses), "transfer" (fast-array column reads and writes to W), "evaluation"
+(test-set reads).
+
+Programs never read device state. Ground truth (the true symmetric point of P, the true
+weights) is computed only by `probe_training`/`finalize_training`, which the harness calls;
+they find the program's digital state (Q, H, …) through `exported_state`.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import defaultdict
+from typing import Annotated, Any, Generator
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from emulator.hardware import (
+    Controller,
+    Digital,
+    Hardware,
+    Parallel,
+    PulseCounts,
+    PulseTrain,
+    Read,
+    SetPhase,
+    UpdateParameters,
+)
+from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_workload
+from emulator.workloads.base import activate, activation_derivative, append_bias
+
+Gen = Generator[Any, Any, Any]
+
+#: Program state exported for the harness's probes, keyed by the hardware it runs on.
+_EXPORTED: "weakref.WeakKeyDictionary[Hardware, Trainer]" = weakref.WeakKeyDictionary()
+
+
+def exported_state(hardware: Hardware) -> "Trainer | None":
+    """The trainer running on `hardware` (for ground-truth probes only)."""
+    return _EXPORTED.get(hardware)
+
+
+class TrainingParams(BaseModel):
+    """Parameters every training program shares (workload, schedule, logging, init)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workload: WorkloadParams = Field(default_factory=DigitsParams)
+    """The problem; its layers live on tiles layer0, layer1, … (rows = outputs, cols = inputs+bias)."""
+    epochs: Annotated[int, Field(gt=0, le=100_000)] = 40
+    max_steps: Annotated[int, Field(gt=0)] | None = None
+    """Stop after this many mini-batch steps (default: run all epochs)."""
+    batch_size: Annotated[int, Field(gt=0, le=100_000)] = 10
+    learning_rate: Annotated[float, Field(gt=0)] = 0.2
+    """The SGD learning rate (the reference simulator's optimizer lr)."""
+    update: UpdateParameters = Field(default_factory=UpdateParameters)
+    """Pulse-train settings of gradient updates (desired_bl, managements, pulse_type)."""
+    eval_every: Annotated[int, Field(ge=0)] = 1
+    """Evaluate the test set every this many epochs (0: only at the end)."""
+    eval_batch: Annotated[int, Field(gt=0)] = 256
+    """Samples per evaluation read command."""
+    log_every: Annotated[int, Field(gt=0)] = 10
+    """Record the running training loss (and run the harness probes) every this many steps."""
+    init_scale: Annotated[float, Field(ge=0)] = 1.0
+    """Program W to U(±init_scale/√fan_in) before training (0: leave W at its reset state)."""
+    init_reads: Annotated[int, Field(gt=0, le=1000)] = 4
+    """Reads averaged per verify step of the initial programming."""
+    init_tolerance: Annotated[float, Field(gt=0)] = 0.05
+    """Program-and-verify tolerance of the initial weights (weight units)."""
+    init_iterations: Annotated[int, Field(ge=0, le=1000)] = 5
+    target_loss: Annotated[float, Field(gt=0)] | None = None
+    """Record when the running training loss (mean of `loss_window` steps) first reaches this."""
+    stop_at_target: bool = False
+    """Stop training once `target_loss` is reached."""
+    loss_window: Annotated[int, Field(gt=0)] = 10
+
+    @model_validator(mode="after")
+    def _target_given(self) -> "TrainingParams":
+        if self.stop_at_target and self.target_loss is None:
+            raise ValueError("stop_at_target needs target_loss")
+        return self
+
+
+def transfer_update_default() -> UpdateParameters:
+    """One deterministic pulse per selected cell (desired_bl 1, no managements)."""
+    return UpdateParameters(desired_bl=1, update_bl_management=False, update_management=False)
+
+
+class Trainer:
+    """Mini-batch training loop over analog reads; subclasses define reads and updates."""
+
+    #: Arrays every layer's tile must have (besides those a subclass adds).
+    arrays: tuple[str, ...] = ("W",)
+    #: Whether the program runs on tiles at all (the floating-point reference does not).
+    uses_tiles: bool = True
+
+    def __init__(self, ctl: Controller, params: TrainingParams) -> None:
+        self.ctl = ctl
+        self.params = params
+        self.workload: Workload = build_workload(params.workload)
+        self.layers = self.workload.layers
+        self.phase: str | None = None
+        self.step = 0
+        self.samples = 0
+        self.epoch = 0
+        self.commanded: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(2, np.int64))
+        self.losses: list[float] = []
+        self.history: dict[str, list[float]] = defaultdict(list)
+        self.target_step: int | None = None
+        self.target_samples: int | None = None
+        self.best_accuracy = -math.inf
+        self.last_scores: dict[str, float] = {}
+        _EXPORTED[ctl.hardware] = self
+
+    # ------------------------------------------------------------------ hooks
+    def required_arrays(self) -> tuple[str, ...]:
+        """Arrays every layer tile must declare."""
+        return self.arrays
+
+    def prepare(self) -> Gen:
+        """Work before training (calibration, reference programming). Default: none."""
+        return
+        yield
+
+    def read_forward(self, layer: int, x: np.ndarray) -> Gen:
+        """Pre-activations of layer `layer` for inputs x (samples × cols)."""
+        values = yield Read(self.layers[layer].name, "W", x, "forward")
+        return np.asarray(values, dtype=np.float64)
+
+    def read_backward(self, layer: int, d: np.ndarray) -> Gen:
+        """Back-propagated errors (samples × cols) of layer `layer` for deltas d (samples × rows)."""
+        values = yield Read(self.layers[layer].name, "W", d, "backward")
+        return np.asarray(values, dtype=np.float64)
+
+    def apply_update(self, inputs: list[np.ndarray], deltas: list[np.ndarray]) -> Gen:
+        """Write the gradient −lr·δ·xᵀ of every layer (pulses) and do any transfers."""
+        raise NotImplementedError
+
+    def sp_estimates(self) -> dict[str, np.ndarray]:
+        """The program's estimate of each layer's fast-array symmetric point (if it tracks one)."""
+        return {}
+
+    # ------------------------------------------------------------------ helpers
+    def set_phase(self, phase: str) -> Gen:
+        if phase != self.phase:
+            self.phase = phase
+            yield SetPhase(phase)
+
+    def count(self, tile: str, array: str, counts: np.ndarray) -> None:
+        """Book the pulses a write command reported, by array and phase (cross-check with the recorder)."""
+        key = f"{tile}/{array}|{self.phase}"
+        c = np.asarray(counts)
+        self.commanded[key] += (int(np.maximum(c, 0).sum()), int(np.maximum(-c, 0).sum()))
+
+    def check_hardware(self) -> None:
+        """Fail early, with what the scenario must declare, if a layer tile is missing or wrong."""
+        if not self.uses_tiles:
+            return
+        needed = self.required_arrays()
+        problems = []
+        for layer in self.layers:
+            try:
+                shape = self.ctl.tile_shape(layer.name)
+            except KeyError:
+                problems.append(f"tile {layer.name!r} ({layer.rows} rows × {layer.cols} cols) is missing")
+                continue
+            if tuple(shape) != layer.shape:
+                problems.append(f"tile {layer.name!r} is {shape[0]}×{shape[1]}, the workload needs "
+                                f"{layer.rows}×{layer.cols} (rows = outputs, cols = inputs + bias)")
+            for array in needed:
+                try:
+                    self.ctl.device_config(layer.name, array)
+                except KeyError:
+                    problems.append(f"tile {layer.name!r} has no array {array!r}")
+        if problems:
+            raise ValueError(
+                "hardware does not match the training workload: " + "; ".join(problems)
+                + f". Every layer tile needs arrays {list(needed)}; "
+                "emulator.workloads.training_hardware() generates a matching hardware section.")
+
+    def dw_min(self, layer: int, array: str) -> float:
+        return float(self.ctl.device_config(self.layers[layer].name, array).dw_min)
+
+    # ------------------------------------------------------------------ initial weights
+    def initialize_weights(self) -> Gen:
+        """Program W of every layer to PyTorch-style random initial weights (phase programming)."""
+        p = self.params
+        if p.init_scale <= 0 or not self.uses_tiles:
+            return
+        from emulator.hardware import ProgramAndVerify
+
+        weights = self.workload.init_weights(self.ctl.rng, p.init_scale)
+        yield from self.set_phase("programming")
+        for layer, target in zip(self.layers, weights):
+            yield ProgramAndVerify(layer.name, "W", target, p.init_tolerance,
+                                   max_iterations=p.init_iterations, reads=p.init_reads)
+
+    def program_columns(self, layer: int, array: str, columns: np.ndarray, targets: np.ndarray,
+                        reads: int, iterations: int, tolerance: float, max_pulses: int = 1000) -> Gen:
+        """Program-and-verify some columns of an array to targets (rows × len(columns)), phase programming.
+
+        Each iteration reads the columns (one-hot reads, `reads` repeats averaged) and sends
+        per-cell counts toward the target; cells within `tolerance` are left alone.
+        """
+        if columns.size == 0:
+            return
+        previous = self.phase
+        yield from self.set_phase("programming")
+        spec = self.layers[layer]
+        step = self.dw_min(layer, array)
+        onehots = np.zeros((columns.size, spec.cols))
+        onehots[np.arange(columns.size), columns] = 1.0
+        batch = np.tile(onehots, (reads, 1))
+        for _ in range(iterations):
+            values = yield Read(spec.name, array, batch, one_hot=True)
+            estimate = np.asarray(values, np.float64).reshape(reads, columns.size, spec.rows).mean(axis=0).T
+            error = targets - estimate
+            pending = np.abs(error) > tolerance
+            if not pending.any():
+                break
+            counts = np.clip(np.rint(error / step), -max_pulses, max_pulses).astype(np.int64)
+            counts = np.where(pending & (counts == 0), np.sign(error).astype(np.int64), counts)
+            counts = np.where(pending, counts, 0)
+            full = np.zeros(spec.shape, np.int64)
+            full[:, columns] = counts
+            yield Digital(counts.size, "program_verify")
+            yield PulseCounts(spec.name, array, full)
+        if previous is not None:
+            yield from self.set_phase(previous)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> Gen:
+        """The whole program: check, initialize, prepare, train, evaluate; returns the result."""
+        self.check_hardware()
+        p = self.params
+        yield from self.initialize_weights()
+        yield from self.prepare()
+        n = self.workload.train_size
+        steps_per_epoch = math.ceil(n / p.batch_size)
+        total = p.max_steps or p.epochs * steps_per_epoch
+        stop = False
+        for epoch in range(1, p.epochs + 1):
+            self.epoch = epoch
+            order = self.ctl.rng.permutation(n)
+            epoch_losses = []
+            for start in range(0, n, p.batch_size):
+                index = order[start:start + p.batch_size]
+                loss = yield from self.train_step(self.workload.x_train[index], self.workload.y_train[index])
+                epoch_losses.append(loss)
+                self.ctl.progress(self.step, total)
+                if self._after_step(loss):
+                    stop = True
+                    break
+            self.ctl.metric("epoch_train_loss", float(np.mean(epoch_losses)), self.step)
+            self.history["epoch_train_loss"].append(float(np.mean(epoch_losses)))
+            last = stop or epoch == p.epochs
+            if last or (p.eval_every and epoch % p.eval_every == 0):
+                yield from self.evaluate()
+            self.ctl.checkpoint("epoch", self.step)
+            if stop:
+                break
+        return self.result()
+
+    def _after_step(self, loss: float) -> bool:
+        """Logging, probes and the target-loss check; returns True to stop."""
+        p = self.params
+        self.losses.append(loss)
+        if self.step % p.log_every == 0:
+            self.ctl.metric("train_loss", float(np.mean(self.losses[-p.log_every:])), self.step)
+            self.ctl.checkpoint("train", self.step)
+        if p.target_loss is not None and self.target_step is None and len(self.losses) >= p.loss_window:
+            running = float(np.mean(self.losses[-p.loss_window:]))
+            if running <= p.target_loss:
+                self.target_step, self.target_samples = self.step, self.samples
+                self.ctl.metric("target_reached_samples", self.samples, self.step)
+                self.ctl.checkpoint("target_reached", self.step)
+                if p.stop_at_target:
+                    return True
+        return p.max_steps is not None and self.step >= p.max_steps
+
+    def forward(self, x: np.ndarray) -> Gen:
+        """Forward pass; returns (inputs per layer incl. bias, (z, a) per layer)."""
+        inputs, outputs = [], []
+        a = x
+        elements = 0
+        for index, layer in enumerate(self.layers):
+            layer_input = append_bias(a) if layer.bias else a
+            inputs.append(layer_input)
+            z = yield from self.read_forward(index, layer_input)
+            a = activate(z, layer.activation)
+            outputs.append((z, a))
+            elements += z.size
+        yield Digital(elements, "activation")
+        return inputs, outputs
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> Gen:
+        """One mini-batch: forward, loss, backward (reads), then the pulsed update."""
+        yield from self.set_phase("training")
+        inputs, outputs = yield from self.forward(x)
+        z_last, a_last = outputs[-1]
+        loss, grad = self.workload.loss_and_delta(a_last, y)
+        yield Digital(grad.size, "loss")
+        deltas: list[np.ndarray] = [np.empty(0)] * len(self.layers)
+        deltas[-1] = grad * activation_derivative(z_last, a_last, self.layers[-1].activation)
+        elements = 0
+        for index in range(len(self.layers) - 1, 0, -1):
+            error = yield from self.read_backward(index, deltas[index])
+            if self.layers[index].bias:
+                error = error[:, :-1]
+            z, a = outputs[index - 1]
+            deltas[index - 1] = error * activation_derivative(z, a, self.layers[index - 1].activation)
+            elements += error.size
+        if elements:
+            yield Digital(elements, "backprop")
+        yield from self.apply_update(inputs, deltas)
+        self.step += 1
+        self.samples += x.shape[0]
+        return loss
+
+    def evaluate(self) -> Gen:
+        """Test-set loss (and accuracy) through the same analog forward pass (phase evaluation)."""
+        previous = self.phase
+        yield from self.set_phase("evaluation")
+        x, y = self.workload.x_test, self.workload.y_test
+        outputs = []
+        for start in range(0, x.shape[0], self.params.eval_batch):
+            _, layer_outputs = yield from self.forward(x[start:start + self.params.eval_batch])
+            outputs.append(layer_outputs[-1][1])
+        scores = self.workload.score(np.vstack(outputs), y)
+        for name, value in scores.items():
+            self.ctl.metric(f"test_{name}", value, self.step)
+            self.history[f"test_{name}"].append(value)
+        if "accuracy" in scores:
+            self.best_accuracy = max(self.best_accuracy, scores["accuracy"])
+        self.last_scores = scores
+        if previous is not None:
+            yield from self.set_phase(previous)
+
+    def result(self) -> dict[str, Any]:
+        """Summary of what the program knows (no ground truth)."""
+        p = self.params
+        window = self.losses[-max(1, math.ceil(self.workload.train_size / p.batch_size)):]
+        result: dict[str, Any] = {
+            "workload": self.workload.name,
+            "steps": self.step,
+            "samples": self.samples,
+            "epochs_completed": self.epoch,
+            "final_train_loss": float(np.mean(window)) if window else float("nan"),
+            "final_test_loss": self.last_scores.get("loss", float("nan")),
+        }
+        if "accuracy" in self.last_scores:
+            result["final_test_accuracy"] = self.last_scores["accuracy"]
+            result["best_test_accuracy"] = self.best_accuracy
+        if self.workload.optimum_loss is not None:
+            result["optimum_loss"] = self.workload.optimum_loss
+            result["final_excess_loss"] = result["final_train_loss"] - self.workload.optimum_loss
+        if p.target_loss is not None:
+            result["target_loss"] = p.target_loss
+            result["target_reached"] = self.target_step is not None
+            result["target_reached_step"] = self.target_step if self.target_step is not None else -1
+            result["target_reached_samples"] = self.target_samples if self.target_samples is not None else -1
+        result["commanded_pulses"] = {key: {"up": int(v[0]), "down": int(v[1])}
+                                      for key, v in sorted(self.commanded.items())}
+        result["history"] = {key: list(values) for key, values in self.history.items()}
+        return result
+
+
+# ---------------------------------------------------------------------- ground-truth hooks
+def probe_training(hardware: Hardware, params: TrainingParams, label: str, step: int) -> dict[str, float]:
+    """Truth at a checkpoint: SP-estimate error of tracking programs, pulses so far, true loss."""
+    trainer = exported_state(hardware)
+    if trainer is None:
+        return {}
+    values: dict[str, float] = {}
+    values.update(sp_estimate_errors(hardware, trainer))
+    if label == "target_reached":
+        recorder = hardware.recorder
+        values["pulses_at_target"] = float(recorder.total_pulses())
+        for (_, phase), counts in recorder.phase_pulses.items():
+            key = f"pulses_at_target_{phase}"
+            values[key] = values.get(key, 0.0) + float(counts.sum())
+    if label in ("epoch", "target_reached") and trainer.uses_tiles:
+        values.update(true_weight_metrics(hardware, trainer))
+    return values
+
+
+def sp_estimate_errors(hardware: Hardware, trainer: Trainer) -> dict[str, float]:
+    """‖estimate − true visible SP of P‖ per layer (RMS, and relative to ‖SP‖), plus all layers."""
+    estimates = trainer.sp_estimates()
+    if not estimates:
+        return {}
+    values: dict[str, float] = {}
+    squared, norm, cells = 0.0, 0.0, 0
+    for tile, estimate in estimates.items():
+        truth = hardware.tile(tile).array("P").visible_symmetric_point()
+        error = estimate - truth
+        values[f"sp_error_rms/{tile}"] = float(np.sqrt(np.mean(error ** 2)))
+        squared += float(np.sum(error ** 2))
+        norm += float(np.sum(truth ** 2))
+        cells += error.size
+    values["sp_error_rms"] = math.sqrt(squared / cells)
+    values["sp_error_relative"] = math.sqrt(squared / norm) if norm > 0 else float("inf")
+    return values
+
+
+def true_weight_metrics(hardware: Hardware, trainer: Trainer) -> dict[str, float]:
+    """Loss of the true visible W (no read noise) and its distance to the reference weights."""
+    workload = trainer.workload
+    weights = []
+    for layer in workload.layers:
+        array = hardware.tile(layer.name).array("W")
+        weights.append((array.g - array.reference).astype(np.float64))
+    pre = workload.forward_float(weights, workload.x_train)
+    outputs = activate(pre[-1], workload.layers[-1].activation)
+    values = {"true_W_train_loss": workload.score(outputs, workload.y_train)["loss"]}
+    if workload.reference_weights is not None and len(weights) == 1:
+        reference = workload.reference_weights[0]
+        values["true_W_relative_error"] = float(np.linalg.norm(weights[0] - reference) / np.linalg.norm(reference))
+    return values
+
+
+def finalize_training(hardware: Hardware, params: TrainingParams, result: Any) -> dict[str, Any]:
+    """Truth after the run: final SP-estimate errors, true-weight loss, P's SP statistics."""
+    trainer = exported_state(hardware)
+    if trainer is None or not trainer.uses_tiles:
+        return {}
+    truth: dict[str, Any] = {}
+    truth.update(sp_estimate_errors(hardware, trainer))
+    truth.update(true_weight_metrics(hardware, trainer))
+    for layer in trainer.layers:
+        tile = hardware.tile(layer.name)
+        if "P" in tile.arrays:
+            sp = tile.array("P").visible_symmetric_point()
+            truth[f"P_sp_mean/{layer.name}"] = float(np.mean(sp))
+            truth[f"P_sp_std/{layer.name}"] = float(np.std(sp))
+    return truth

@@ -1,0 +1,169 @@
+"""The concrete workloads: least squares ([W25] toy), teacher–student regression, 8×8 digits.
+
+Each has a pydantic parameter model (`kind` selects it) and a builder that returns a
+`Workload`. All data are generated or loaded locally (scikit-learn's bundled digits; no
+downloads) and seeded, so the same parameters give the same data on every run.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from emulator.workloads.base import Activation, LayerSpec, Workload, activate, append_bias, tile_name
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LeastSquaresParams(_Strict):
+    """Linear least squares min_W ½‖W·x − W*·x‖² over a fixed data set (SPEC §7.4, [W25] toy).
+
+    One tile of `rows` × `inputs` (default 100 × 50, D = 50). Targets come from a random
+    teacher matrix W* ~ U(±target_scale) plus optional noise, so the optimum loss is known.
+    """
+
+    kind: Literal["least_squares"] = "least_squares"
+    inputs: Annotated[int, Field(gt=0, le=4096)] = 50
+    """Input dimension D (tile columns)."""
+    rows: Annotated[int, Field(gt=0, le=4096)] = 100
+    """Output dimension (tile rows)."""
+    samples: Annotated[int, Field(gt=0, le=1_000_000)] = 1000
+    """Training samples (the test set has samples // 4 more from the same distribution)."""
+    target_scale: Annotated[float, Field(gt=0)] = 0.3
+    """Entries of the teacher W* are uniform in ±target_scale."""
+    input_distribution: Literal["gaussian", "uniform"] = "gaussian"
+    """x ~ N(0, 1) or U(−1, 1) per component."""
+    noise_std: Annotated[float, Field(ge=0)] = 0.0
+    """Gaussian label noise."""
+    data_seed: Annotated[int, Field(ge=0)] = 0
+
+
+class TeacherStudentParams(_Strict):
+    """Regression onto the outputs of a fixed random teacher network of the student's shape."""
+
+    kind: Literal["teacher_student"] = "teacher_student"
+    inputs: Annotated[int, Field(gt=0, le=4096)] = 16
+    hidden: list[Annotated[int, Field(gt=0, le=4096)]] = Field(default_factory=lambda: [16])
+    outputs: Annotated[int, Field(gt=0, le=4096)] = 4
+    activation: Activation = "tanh"
+    bias: bool = True
+    train_samples: Annotated[int, Field(gt=0, le=1_000_000)] = 1000
+    test_samples: Annotated[int, Field(gt=0, le=1_000_000)] = 250
+    teacher_scale: Annotated[float, Field(gt=0)] = 1.5
+    """Teacher weights are U(±teacher_scale/√fan_in)."""
+    noise_std: Annotated[float, Field(ge=0)] = 0.0
+    data_seed: Annotated[int, Field(ge=0)] = 0
+
+
+class DigitsParams(_Strict):
+    """Classification of scikit-learn's bundled 8×8 digits (1797 images) with an FCN."""
+
+    kind: Literal["digits"] = "digits"
+    hidden: list[Annotated[int, Field(gt=0, le=4096)]] = Field(default_factory=lambda: [32])
+    """Hidden layer widths (default 64-32-10)."""
+    activation: Activation = "sigmoid"
+    bias: bool = True
+    """Bias as an extra constant-1 input column on every layer."""
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    split_seed: Annotated[int, Field(ge=0)] = 0
+    """Seed of the stratified train/test split."""
+    train_subset: Annotated[int, Field(gt=0)] | None = None
+    """Use only this many training images (fast tests)."""
+
+
+WorkloadParams = Annotated[
+    Union[LeastSquaresParams, TeacherStudentParams, DigitsParams], Field(discriminator="kind")
+]
+"""Any workload's parameters, selected by `kind`."""
+
+
+def _layers(sizes: list[int], activation: Activation, bias: bool) -> list[LayerSpec]:
+    """Dense layers for widths [in, h1, …, out]; the last layer is linear."""
+    count = len(sizes) - 1
+    return [
+        LayerSpec(tile_name(i), sizes[i], sizes[i + 1], bias, activation if i < count - 1 else "identity")
+        for i in range(count)
+    ]
+
+
+def least_squares(params: LeastSquaresParams) -> Workload:
+    """The [W25] least-squares toy (SPEC §7.4)."""
+    rng = np.random.default_rng(params.data_seed)
+    teacher = rng.uniform(-params.target_scale, params.target_scale, size=(params.rows, params.inputs))
+    test_samples = max(1, params.samples // 4)
+
+    def draw(n: int) -> np.ndarray:
+        if params.input_distribution == "gaussian":
+            return rng.standard_normal((n, params.inputs))
+        return rng.uniform(-1.0, 1.0, size=(n, params.inputs))
+
+    x_train, x_test = draw(params.samples), draw(test_samples)
+    y_train = x_train @ teacher.T + params.noise_std * rng.standard_normal((params.samples, params.rows))
+    y_test = x_test @ teacher.T + params.noise_std * rng.standard_normal((test_samples, params.rows))
+    # Optimum of the empirical loss (with noise the teacher is not exactly optimal).
+    solution, *_ = np.linalg.lstsq(x_train, y_train, rcond=None)
+    residual = x_train @ solution - y_train
+    optimum = float(0.5 * np.mean(np.sum(residual * residual, axis=1)))
+    workload = Workload(
+        name="least_squares", task="regression",
+        layers=[LayerSpec(tile_name(0), params.inputs, params.rows, False, "identity")],
+        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, optimum_loss=optimum,
+        reference_weights=[solution.T],
+    )
+    workload.info["teacher_norm"] = float(np.linalg.norm(teacher))
+    return workload
+
+
+def teacher_student(params: TeacherStudentParams) -> Workload:
+    """Student FCN regressing a random teacher FCN of the same shape."""
+    rng = np.random.default_rng(params.data_seed)
+    sizes = [params.inputs, *params.hidden, params.outputs]
+    layers = _layers(sizes, params.activation, params.bias)
+    teacher = [rng.uniform(-1.0, 1.0, size=layer.shape) * params.teacher_scale / np.sqrt(layer.inputs)
+               for layer in layers]
+
+    def labels(x: np.ndarray) -> np.ndarray:
+        a = x
+        for layer, w in zip(layers, teacher):
+            a = activate((append_bias(a) if layer.bias else a) @ w.T, layer.activation)
+        return a + params.noise_std * rng.standard_normal(a.shape)
+
+    x_train = rng.uniform(-1.0, 1.0, size=(params.train_samples, params.inputs))
+    x_test = rng.uniform(-1.0, 1.0, size=(params.test_samples, params.inputs))
+    return Workload(
+        name="teacher_student", task="regression", layers=layers,
+        x_train=x_train, y_train=labels(x_train), x_test=x_test, y_test=labels(x_test),
+        optimum_loss=0.0 if params.noise_std == 0 else None, reference_weights=teacher,
+    )
+
+
+def digits(params: DigitsParams) -> Workload:
+    """8×8 digits (pixels scaled to [0, 1]) with a stratified, seeded train/test split."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    x = data.data.astype(np.float64) / 16.0
+    y = data.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=params.test_fraction, random_state=params.split_seed, stratify=y)
+    if params.train_subset is not None:
+        x_train, y_train = x_train[:params.train_subset], y_train[:params.train_subset]
+    sizes = [x.shape[1], *params.hidden, 10]
+    return Workload(
+        name="digits", task="classification", layers=_layers(sizes, params.activation, params.bias),
+        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, classes=10,
+    )
+
+
+def build_workload(params: LeastSquaresParams | TeacherStudentParams | DigitsParams) -> Workload:
+    """The workload the parameters describe."""
+    if isinstance(params, LeastSquaresParams):
+        return least_squares(params)
+    if isinstance(params, TeacherStudentParams):
+        return teacher_student(params)
+    return digits(params)
