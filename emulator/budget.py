@@ -210,6 +210,7 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         "theory_error_floor": math.sqrt(bound.floor_delta_min) if math.isfinite(bound.floor_delta_min) else None,
         "theory_constants": constants.as_dict(),
         "read_noise_floor": read_noise_floor,
+        "write_noise_floor": request.device.write_noise_std * request.device.dw_min,
         "initial_rms_error": math.sqrt(initial_ms),
         "cells": cells,
         "curve": curve,

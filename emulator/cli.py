@@ -288,10 +288,11 @@ def _budget_text(result: dict[str, Any]) -> str:
     theory, floor = result["theory_pulses"], result["theory_error_floor"]
     if theory is not None:
         lines.append(f"theory (SPEC §5, last iterate): N ≥ {theory:.0f} steps certify the target; "
-                     f"per-cell ZS floor (RMS) {floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}")
+                     f"per-cell ZS floor (RMS) {floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}; "
+                     f"write-noise floor {result['write_noise_floor']:.3g}")
     else:
         lines.append(f"theory: the target is below what the bound certifies (per-cell ZS floor RMS {floor}); "
-                     f"read-noise floor {result['read_noise_floor']:.3g}")
+                     f"read-noise floor {result['read_noise_floor']:.3g}; write-noise floor {result['write_noise_floor']:.3g}")
     return "\n".join(lines)
 
 

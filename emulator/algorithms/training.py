@@ -445,3 +445,17 @@ def finalize_training(hardware: Hardware, params: TrainingParams, result: Any) -
             truth[f"P_sp_mean/{layer.name}"] = float(np.mean(sp))
             truth[f"P_sp_std/{layer.name}"] = float(np.std(sp))
     return truth
+
+
+def register_trainer(name: str, params_model: type[TrainingParams], trainer: type[Trainer],
+                     description: str) -> None:
+    """Register a training program `name` that runs `trainer` with `params_model` parameters."""
+    from emulator.registry import ProgramEntry, register
+
+    def program(ctl: Controller, params: TrainingParams) -> Gen:
+        return (yield from trainer(ctl, params).run())
+
+    program.__name__ = f"program_{name}"
+    program.__doc__ = description
+    register(ProgramEntry(name=name, params_model=params_model, program=program, description=description,
+                          probe=probe_training, finalize=finalize_training))
