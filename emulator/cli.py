@@ -296,6 +296,36 @@ def _budget_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--param", "params", multiple=True, metavar="KEY=V1,V2,...",
+              help="A swept field (dotted path) and its values; repeat for a Cartesian grid.")
+@click.option("--seeds", type=click.IntRange(1, 100_000), default=1, show_default=True,
+              help="Seeds per grid point (children of the scenario seed's SeedSequence).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Sweep directory.")
+@click.option("--jobs", type=click.IntRange(1, 1024), default=1, show_default=True, help="Parallel workers.")
+@click.option("--backend", type=click.Choice(["loky", "dask"]), default="loky", show_default=True)
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:port); default: a local cluster of --jobs workers.")
+@handle_errors
+def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs: int, backend: str,
+          scheduler: str | None) -> None:
+    """Run a scenario over a grid of parameters and seeds; resumes where it stopped."""
+    import time
+
+    from emulator.sweep import run_sweep
+
+    started = time.perf_counter()
+    bar = ProgressBar(enabled=sys.stderr.isatty(), description="sweep")
+    try:
+        outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=bar)
+    finally:
+        bar.close()
+    click.echo(f"{outcome['runs']} runs ({outcome['skipped']} already finished), {outcome['finished']} in "
+               f"{outcome['results']}; wall time {time.perf_counter() - started:.1f} s "
+               f"({backend}, {jobs} worker(s))")
+
+
 def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:
     """Human-readable summary of one run."""
     hw = summary["hardware"]

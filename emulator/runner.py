@@ -64,14 +64,17 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
     hardware = build_hardware(scenario)
     controller = Controller(hardware)
     controller.progress_callback = progress
-    if entry.probe is not None:
-        probe = entry.probe
+    probe = entry.probe
 
-        def run_probe(label: str, step: int) -> None:
+    def run_probe(label: str, step: int) -> None:
+        recorder = hardware.recorder
+        recorder.metric("total_pulses", recorder.total_pulses(), step)
+        recorder.metric("energy_pj", recorder.total_energy_pj(), step)
+        if probe is not None:
             for name, value in probe(hardware, params, label, step).items():
-                hardware.recorder.metric(name, value, step)
+                recorder.metric(name, value, step)
 
-        controller.probes.append(run_probe)
+    controller.probes.append(run_probe)
     result = controller.run(entry.program, params=params)
     truth = entry.finalize(hardware, params, result) if entry.finalize is not None else {}
     recorder = hardware.recorder

@@ -1,0 +1,134 @@
+"""RIDER and E-RIDER ([DSPT] Alg. 2–3, SPEC §6): track the fast array's symmetric point while training.
+
+RIDER keeps a digital EMA Q of P (from its column reads) and transfers P − Q_old; the
+effective weight is W + γ·(P − Q). E-RIDER adds per-column choppers (random or periodic) and a
+copy Q̃ of Q refreshed only when a column's chopper flips: gradients are written as
+c·(−α∇f), the transfer signal is c·(read(P) − Q̃) into the buffer H (AGAD-style thresholds, no
+writes in the first chopper period), and the effective weight is W + γ·(P − Q̃)·diag(c). With
+`qtilde = "analog"` Q̃ is a real array (`Qt`) on each tile, programmed at every flip by
+program-and-verify (counted under phase "programming") and read differentially in the
+forward and backward passes; with "digital" it is a frozen digital copy.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generator, Literal
+
+import numpy as np
+from pydantic import Field
+
+from emulator.algorithms.training import register_trainer
+from emulator.algorithms.transfer_rules import SymmetricPointTracker, chopper_period
+from emulator.algorithms.transfer_training import BufferParams, ChopperParams, FastArrayParams, TransferTrainer
+from emulator.hardware import Controller, Digital, ProgramAndVerify
+
+Gen = Generator[Any, Any, Any]
+
+
+class RIDERParams(FastArrayParams, BufferParams):
+    """RIDER: Q_{k+1} = (1 − η)Q_k + η·read(P), transfer β(P − Q_k), effective W + γ(P − Q)."""
+
+    gamma: Annotated[float, Field(ge=0)] = 0.1
+    eta: Annotated[float, Field(gt=0, le=1)] = 0.05
+    """EMA rate η of the SP estimate Q, per read of a column."""
+    transfer_mode: Literal["buffered", "direct"] = "buffered"
+    """Write β(P − Q) through the digital buffer H (threshold pulses) or as a direct pulse train."""
+
+
+class RIDER(TransferTrainer):
+    """Residual learning with a dynamically tracked reference Q (no calibration)."""
+
+    def __init__(self, ctl: Controller, params: RIDERParams) -> None:
+        super().__init__(ctl, params)
+        self.trackers = [SymmetricPointTracker(layer.rows, layer.cols, params.eta) for layer in self.layers]
+
+    def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
+        return None, self.trackers[layer].q
+
+    def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
+        return self.trackers[layer].rider_signal(columns, reads), True
+
+    def sp_estimates(self) -> dict[str, np.ndarray]:
+        return {layer.name: t.q for layer, t in zip(self.layers, self.trackers)}
+
+
+class ERIDERParams(FastArrayParams, BufferParams, ChopperParams):
+    """E-RIDER: RIDER plus choppers and the Q̃ copy synced at flips (defaults: AGAD's ReRamSB
+    preset values plus γ; the paper's LeNet values are in SPEC §6)."""
+
+    gamma: Annotated[float, Field(ge=0)] = 0.1
+    in_chop_prob: Annotated[float, Field(gt=0, le=1)] = 0.02
+    in_chop_random: bool = False
+    tail_weightening: Annotated[float, Field(gt=0)] = 5.0
+    """η = min(tail_weightening / N, 1) with N = max(⌈1/in_chop_prob⌉, 2) (unless eta is given)."""
+    eta: Annotated[float, Field(gt=0, le=1)] | None = None
+    qtilde: Literal["analog", "digital"] = "analog"
+    """Q̃ as an analog array `Qt` on every tile (programmed at flips) or a digital frozen copy."""
+    program_reads: Annotated[int, Field(gt=0, le=1000)] = 4
+    """Reads averaged per verify step when programming Q̃."""
+    program_iterations: Annotated[int, Field(ge=1, le=100)] = 2
+    program_tolerance: Annotated[float, Field(gt=0)] = 0.03
+    """Program-and-verify tolerance of Q̃ (weight units)."""
+
+
+class ERIDER(TransferTrainer):
+    """E-RIDER: chopped, filtered SP tracking; Q̃ refreshed (programmed) at chopper flips."""
+
+    chopped = True
+
+    def __init__(self, ctl: Controller, params: ERIDERParams) -> None:
+        super().__init__(ctl, params)
+        self.e: ERIDERParams = params
+        self.period = chopper_period(params.in_chop_prob)
+        eta = params.eta if params.eta is not None else min(params.tail_weightening / self.period, 1.0)
+        self.trackers = [SymmetricPointTracker(layer.rows, layer.cols, eta) for layer in self.layers]
+        self.syncs = 0
+
+    def required_arrays(self) -> tuple[str, ...]:
+        return ("W", "P", "Qt") if self.e.qtilde == "analog" else ("W", "P")
+
+    def prepare(self) -> Gen:
+        """Thresholds, then program the analog Q̃ to Q₀ = 0 (phase programming)."""
+        yield from super().prepare()
+        if self.e.qtilde == "analog":
+            yield from self.set_phase("programming")
+            for layer in self.layers:
+                yield ProgramAndVerify(layer.name, "Qt", np.zeros(layer.shape), self.e.program_tolerance,
+                                       max_iterations=self.e.program_iterations, reads=self.e.program_reads)
+
+    def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
+        if self.e.qtilde == "analog":
+            return "Qt", None
+        return None, self.trackers[layer].frozen
+
+    def forward_signs(self, layer: int) -> np.ndarray | None:
+        return self.choppers[layer].signs
+
+    def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
+        signal = self.trackers[layer].erider_signal(columns, reads, self.choppers[layer].signs)
+        return signal, self.sweeps[layer] >= self.period
+
+    def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
+        flipped = columns[self.choppers[layer].flips(columns, self.sweeps[layer], self.ctl.rng)]
+        if flipped.size == 0:
+            return
+        targets = self.trackers[layer].sync(flipped)
+        self.syncs += flipped.size
+        yield Digital(targets.size, "qtilde_sync")
+        if self.e.qtilde == "analog":
+            yield from self.program_columns(layer, "Qt", flipped, targets, self.e.program_reads,
+                                            self.e.program_iterations, self.e.program_tolerance)
+
+    def sp_estimates(self) -> dict[str, np.ndarray]:
+        return {layer.name: t.q for layer, t in zip(self.layers, self.trackers)}
+
+    def result(self) -> dict[str, Any]:
+        result = super().result()
+        result["qtilde_syncs"] = self.syncs
+        return result
+
+
+register_trainer("train_rider", RIDERParams, RIDER,
+                 "RIDER: residual learning with a tracked digital SP estimate Q of P (arrays W, P)")
+register_trainer("train_erider", ERIDERParams, ERIDER,
+                 "E-RIDER: RIDER with choppers and Q̃ synced at flips (arrays W, P, and Qt if qtilde=analog)")

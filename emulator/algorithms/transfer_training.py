@@ -1,0 +1,251 @@
+"""The fast/slow array family (SPEC §6): gradients go to P, columns of P are transferred to W.
+
+Every algorithm of the Tiki-Taka family, residual learning and RIDER/E-RIDER shares this
+machinery; they differ in the transfer *signal* computed from a column read of P and in the
+effective weight the forward/backward reads see (`W + γ·(P − reference)·diag(c)`).
+
+Per mini-batch: forward/backward reads, then (phase "training") one `PulseTrain` per layer
+tile on P with the batch (one train per sample, chopped inputs x ⊙ c, per-sample learning
+rate from `auto_scale` folded into d), then (phase "transfer") one column of P per
+`transfer_every` samples is read with a one-hot `Read` and written into W — directly
+(TT-v1, `transfer_mode = "direct"`: W += transfer_lr·signal as a pulse train) or through the
+digital buffer H (TT-v2 and later, `"buffered"`: one pulse per cell where |H| ≥ θ).
+
+Deviation from the reference simulator, on purpose and small: its transfers interleave with
+the per-sample updates inside a mini-batch; here the batch's trains run first and its column
+transfers follow (same count, same order of columns).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Generator, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from emulator.algorithms.training import Trainer, TrainingParams, transfer_update_default
+from emulator.algorithms.transfer_rules import AutoScale, Choppers, buffer_granularity, buffer_threshold
+from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read, UpdateParameters
+
+Gen = Generator[Any, Any, Any]
+
+
+class FastArrayParams(TrainingParams):
+    """Gradient writes to the fast array P and column transfers to W (reference simulator names)."""
+
+    fast_lr: Annotated[float, Field(gt=0)] | None = 0.5
+    """Learning rate of the gradient on P. With auto_scale: about fast_lr·desired_bl pulses at the
+    largest element per sample. Without: the absolute lr α (None: use learning_rate)."""
+    auto_scale: bool = True
+    """Normalize the gradient on P by running max |x| and max |d| (reference simulator)."""
+    auto_momentum: Annotated[float, Field(gt=0, lt=1)] = 0.99
+    transfer_every: Annotated[float, Field(gt=0)] = 1.0
+    """Samples per column transfer (one column of P read and written per transfer)."""
+    transfer_lr: Annotated[float, Field(ge=0)] = 1.0
+    """Learning rate of the transfer into W (β)."""
+    scale_transfer_lr: bool = True
+    """Multiply transfer_lr by learning_rate (the reference simulator's default)."""
+    transfer_update: UpdateParameters = Field(default_factory=transfer_update_default)
+    """Pulse-train settings of transfer writes (desired_bl 1 by default: one pulse per cell)."""
+    gamma: Annotated[float, Field(ge=0)] = 0.0
+    """Weight γ of the fast array in the effective weight W + γ·(P − reference)."""
+
+
+class BufferParams(BaseModel):
+    """The digital transfer buffer H of TT-v2 and later (SPEC §6)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thres_scale: Annotated[float, Field(gt=0)] = 1.0
+    """Buffer threshold θ = thres_scale × granularity of W (× auto_granularity scaling)."""
+    auto_granularity: Annotated[float, Field(ge=0)] = 1000.0
+    """If > 0, θ is scaled by auto_granularity / (cols · transfer_every)."""
+    momentum: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Fraction of H kept after a write (forget_buffer) or of the written amount not subtracted."""
+    forget_buffer: bool = True
+    """After a write set H ← momentum·H (true) or subtract (1 − momentum)·written (false)."""
+
+
+class ChopperParams(BaseModel):
+    """Per-column input choppers (c-TTv2, AGAD, E-RIDER)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    in_chop_prob: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """Flip probability per column read (random) or 1/period (regular)."""
+    in_chop_random: bool = True
+    """Random flips (true) or periodic: every ⌈1/in_chop_prob⌉ reads of a column (false)."""
+
+
+class TransferTrainer(Trainer):
+    """Gradient on P, column transfers P → W; subclasses define the signal and the reference."""
+
+    arrays: tuple[str, ...] = ("W", "P")
+    #: Default transfer mode when the params have no `transfer_mode` field.
+    transfer_mode: Literal["buffered", "direct"] = "buffered"
+    #: Whether gradients and transfer signals are chopped.
+    chopped: bool = False
+
+    def __init__(self, ctl: Controller, params: FastArrayParams) -> None:
+        super().__init__(ctl, params)
+        self.p: FastArrayParams = params
+        self.transfer_mode = getattr(params, "transfer_mode", type(self).transfer_mode)
+        count = len(self.layers)
+        self.autoscale = [AutoScale(params.auto_momentum) for _ in range(count)]
+        self.pointer = [0] * count
+        self.credit = [0.0] * count
+        self.sweeps = [0] * count
+        self.buffers = [np.zeros(layer.shape) for layer in self.layers]
+        self.thresholds: list[float] = []
+        prob = float(getattr(params, "in_chop_prob", 0.0)) if self.chopped else 0.0
+        self.choppers = [Choppers(layer.cols, prob, bool(getattr(params, "in_chop_random", True)))
+                         for layer in self.layers]
+
+    # ------------------------------------------------------------------ derived settings
+    @property
+    def transfer_lr(self) -> float:
+        p = self.p
+        return p.transfer_lr * (p.learning_rate if p.scale_transfer_lr else 1.0)
+
+    def prepare(self) -> Gen:
+        """Buffer thresholds from the nominal granularity of W (datasheet, not device state)."""
+        self.thresholds = []
+        for index, layer in enumerate(self.layers):
+            self.thresholds.append(buffer_granularity(
+                self.dw_min(index, "W"), float(getattr(self.p, "thres_scale", 1.0)),
+                float(getattr(self.p, "auto_granularity", 0.0)), layer.cols, self.p.transfer_every))
+        return
+        yield
+
+    # ------------------------------------------------------------------ effective weight
+    def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
+        """What is subtracted from P in reads: an analog array (differential read) and/or a
+        digital matrix. Default: nothing."""
+        return None, None
+
+    def forward_signs(self, layer: int) -> np.ndarray | None:
+        """Column signs c applied to the fast term of the effective weight (E-RIDER)."""
+        return None
+
+    def _fast_term(self, layer: int, v: np.ndarray, direction: str) -> Gen:
+        spec = self.layers[layer]
+        minus, reference = self.fast_reference(layer)
+        signs = self.forward_signs(layer)
+        if direction == "forward" and signs is not None:
+            v = v * signs
+        values = yield Read(spec.name, "P", v, direction, minus=minus)
+        term = np.asarray(values, dtype=np.float64)
+        if reference is not None:
+            term = term - (v @ reference.T if direction == "forward" else v @ reference)
+            yield Digital(v.shape[0] * reference.size, "reference_matvec")
+        if direction == "backward" and signs is not None:
+            term = term * signs
+        return term
+
+    def read_forward(self, layer: int, x: np.ndarray) -> Gen:
+        z = yield from super().read_forward(layer, x)
+        if self.p.gamma == 0:
+            return z
+        term = yield from self._fast_term(layer, x, "forward")
+        return z + self.p.gamma * term
+
+    def read_backward(self, layer: int, d: np.ndarray) -> Gen:
+        e = yield from super().read_backward(layer, d)
+        if self.p.gamma == 0:
+            return e
+        term = yield from self._fast_term(layer, d, "backward")
+        return e + self.p.gamma * term
+
+    # ------------------------------------------------------------------ gradient on P
+    def gradient_trains(self, layer: int, x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """(x, d, lr) of the batch's pulse trains on P: chopped inputs, per-sample auto-scaled lr."""
+        p = self.p
+        if p.auto_scale and p.fast_lr is not None:
+            scale = self.autoscale[layer]
+            granularity = self.dw_min(layer, "P")
+            rates = np.empty(x.shape[0])
+            x_max, d_max = np.max(np.abs(x), axis=1), np.max(np.abs(d), axis=1)
+            for sample in range(x.shape[0]):
+                scale.update(float(x_max[sample]), float(d_max[sample]), p.batch_size)
+                rates[sample] = scale.count_lr(p.fast_lr, p.update.desired_bl, granularity)
+            d, lr = d * rates[:, None], 1.0
+        else:
+            lr = p.fast_lr if p.fast_lr is not None else p.learning_rate
+        if self.chopped:
+            x = x * self.choppers[layer].signs
+        return x, d, lr
+
+    def apply_update(self, inputs: list[np.ndarray], deltas: list[np.ndarray]) -> Gen:
+        commands = []
+        for index, (layer, x, d) in enumerate(zip(self.layers, inputs, deltas)):
+            x_train, d_train, lr = self.gradient_trains(index, x, d)
+            commands.append(PulseTrain(layer.name, "P", x_train, d_train, lr, update=self.p.update))
+        if self.p.auto_scale or self.chopped:
+            yield Digital(sum(x.size + d.size for x, d in zip(inputs, deltas)), "gradient_scaling")
+        results = yield Parallel(commands)
+        for layer, counts in zip(self.layers, results):
+            self.count(layer.name, "P", counts)
+        yield from self.set_phase("transfer")
+        for index in range(len(self.layers)):
+            yield from self.transfer(index, inputs[index].shape[0])
+
+    # ------------------------------------------------------------------ transfers
+    def transfer(self, layer: int, samples: int) -> Gen:
+        """The column transfers due after `samples` more samples (next columns, cyclically)."""
+        cols = self.layers[layer].cols
+        self.credit[layer] += samples / self.p.transfer_every
+        due = int(math.floor(self.credit[layer] + 1e-9))
+        self.credit[layer] -= due
+        while due > 0:
+            start = self.pointer[layer]
+            stop = min(start + due, cols)
+            columns = np.arange(start, stop)
+            yield from self.transfer_columns(layer, columns)
+            due -= columns.size
+            self.pointer[layer] = stop % cols
+            if stop == cols:
+                self.sweeps[layer] += 1
+
+    def transfer_read(self, layer: int) -> str | None:
+        """Array read differentially against P in transfer reads (analog reference). Default none."""
+        return None
+
+    def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Transfer signal (rows × len(columns)) from the reads of those columns, and whether W
+        may be written now. Default (TT-v1/TT-v2): the read itself, always."""
+        return reads, True
+
+    def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
+        """Work after a chunk's reads and writes (chopper flips, state syncs). Default: flips."""
+        if self.chopped:
+            self.choppers[layer].flips(columns, self.sweeps[layer], self.ctl.rng)
+        return
+        yield
+
+    def transfer_columns(self, layer: int, columns: np.ndarray) -> Gen:
+        """Read the given (distinct, contiguous) columns of P once and transfer them into W."""
+        spec = self.layers[layer]
+        onehots = np.zeros((columns.size, spec.cols))
+        onehots[np.arange(columns.size), columns] = 1.0
+        values = yield Read(spec.name, "P", onehots, one_hot=True, minus=self.transfer_read(layer))
+        reads = np.asarray(values, dtype=np.float64).T
+        signal, allow = self.column_signal(layer, columns, reads)
+        yield Digital(reads.size, "transfer_signal")
+        if self.transfer_mode == "buffered":
+            buffer, steps = buffer_threshold(
+                self.buffers[layer][:, columns], signal, self.transfer_lr, self.thresholds[layer],
+                self.p.transfer_update.desired_bl, float(getattr(self.p, "momentum", 0.0)),
+                bool(getattr(self.p, "forget_buffer", True)))
+            self.buffers[layer][:, columns] = buffer
+            yield Digital(reads.size, "transfer_buffer")
+            fire = np.flatnonzero(np.any(steps != 0, axis=0))
+            if allow and fire.size:
+                counts = yield PulseTrain(spec.name, "W", onehots[fire], -steps[:, fire].T.astype(np.float64),
+                                          self.dw_min(layer, "W"), update=self.p.transfer_update)
+                self.count(spec.name, "W", counts)
+        elif allow and self.transfer_lr > 0:
+            counts = yield PulseTrain(spec.name, "W", onehots, -signal.T, self.transfer_lr,
+                                      update=self.p.transfer_update)
+            self.count(spec.name, "W", counts)
+        yield from self.after_reads(layer, columns)
