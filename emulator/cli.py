@@ -326,6 +326,30 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
                f"({backend}, {jobs} worker(s))")
 
 
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Where to write the report (default FOLDER/report).")
+@click.option("--metric", default=None, help="Sweeps: the results.csv column to plot (default: a headline one).")
+@handle_errors
+def report(folder: str, out_dir: str | None, metric: str | None) -> None:
+    """Plots (PNG, SVG) and a Markdown summary of a run, sweep or budget folder."""
+    from pathlib import Path
+
+    from emulator.report import ReportError, build_report
+    from emulator.results import check_output_dir, write_files_atomically
+
+    target = out_dir or str(Path(folder) / "report")
+    check_output_dir(target)
+    try:
+        figures, markdown = build_report(folder, metric)
+    except ReportError as error:
+        fail(str(error))
+    write_files_atomically(target, {**figures, "report.md": markdown})
+    images = sum(1 for name in figures if name.endswith(".png"))
+    click.echo(f"report: {images} figure(s) (PNG + SVG) and report.md in {target}/")
+
+
 def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:
     """Human-readable summary of one run."""
     hw = summary["hardware"]

@@ -11,11 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def figure_bytes(figure: Any, fmt: str = "png") -> bytes:
-    """Serialize and close a figure."""
+def figure_bytes(figure: Any, fmt: str = "png", close: bool = True) -> bytes:
+    """Serialize a figure (and close it unless asked not to)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    metadata = {"Software": None} if fmt == "png" else {"Date": None} if fmt == "svg" else None
+    figure.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight", metadata=metadata)
+    if close:
+        plt.close(figure)
     return buffer.getvalue()
 
 

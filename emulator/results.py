@@ -73,6 +73,8 @@ def check_output_dir(out_dir: str | Path) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputError(f"output path {out} exists and is not a directory")
     parent = out if out.exists() else _existing_ancestor(out)
+    if not parent.is_dir():
+        raise OutputError(f"cannot create output directory {out}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"output directory {parent} is not writable")
     return out

@@ -251,25 +251,35 @@ def validate_document(document: dict[str, Any]) -> Scenario:
         params = scenario.program.resolved_params()
     except ValidationError as error:
         problems += problems_of(error, "program.params")
+        problems += _raw_reference_problems(scenario.program.params,
+                                            {name: tile.model_dump() for name, tile in scenario.hardware.tiles.items()})
     else:
-        problems += _referenceproblems_of(params, scenario.hardware)
+        problems += _reference_problems(params, scenario.hardware)
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
 def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """Best-effort checks of costs and program params when the first pass already failed."""
+    """Best-effort second-pass checks on the raw document when the first pass already failed,
+    so one run of `validate` lists every problem it can."""
     problems: list[tuple[str, str]] = []
     hardware = document.get("hardware")
-    if isinstance(hardware, dict) and isinstance(hardware.get("costs"), dict):
-        name = hardware.get("cost_model", "neurosim-reram-50ns")
-        if name in COST_MODELS:
-            try:
-                get_cost_model(name, **hardware["costs"])
-            except (ValidationError, TypeError) as error:
-                if isinstance(error, ValidationError):
-                    problems += problems_of(error, "hardware.costs")
+    hardware = hardware if isinstance(hardware, dict) else {}
+    if isinstance(hardware.get("costs"), dict) and hardware.get("cost_model", "neurosim-reram-50ns") in COST_MODELS:
+        try:
+            get_cost_model(hardware.get("cost_model", "neurosim-reram-50ns"), **hardware["costs"])
+        except ValidationError as error:
+            problems += problems_of(error, "hardware.costs")
+    tiles = hardware.get("tiles") if isinstance(hardware.get("tiles"), dict) else {}
+    for tile_name, tile in tiles.items():
+        arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
+        for array_name, spec in arrays.items():
+            if isinstance(spec, dict) and spec.get("preset") in preset_names() and isinstance(spec.get("overrides"), dict):
+                try:
+                    get_preset(spec["preset"], **spec["overrides"])
+                except ValidationError as error:
+                    problems += problems_of(error, f"hardware.tiles.{tile_name}.arrays.{array_name}.overrides")
     program = document.get("program")
     if isinstance(program, dict) and program.get("name") in program_names():
         params = program.get("params", {})
@@ -278,10 +288,25 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
                 get_program(program["name"]).params_model.model_validate(params)
             except ValidationError as error:
                 problems += problems_of(error, "program.params")
+            problems += _raw_reference_problems(params, tiles)
     return problems
 
 
-def _referenceproblems_of(params: BaseModel, hardware: HardwareConfig) -> list[tuple[str, str]]:
+def _raw_reference_problems(params: dict[str, Any], tiles: dict[str, Any]) -> list[tuple[str, str]]:
+    """Like _reference_problems, on raw data (when the documents do not validate yet)."""
+    tile_name = params.get("tile")
+    if not isinstance(tile_name, str) or not tiles:
+        return []
+    if tile_name not in tiles:
+        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(tiles)})")]
+    tile = tiles[tile_name]
+    arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
+    return [(f"program.params.{key}", f"tile {tile_name!r} has no array {value!r} (has {', '.join(arrays)})")
+            for key, value in params.items()
+            if (key == "array" or key.endswith("_array")) and isinstance(value, str) and arrays and value not in arrays]
+
+
+def _reference_problems(params: BaseModel, hardware: HardwareConfig) -> list[tuple[str, str]]:
     """Program parameters named `tile`/`array` (and `*_array`) must name existing hardware."""
     tile_name = getattr(params, "tile", None)
     if tile_name is None:

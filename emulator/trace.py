@@ -16,28 +16,39 @@ def _identifier(component: str) -> str:
 
 
 def to_vcd(events: Iterable[TraceEvent], end_ps: int) -> str:
-    """One `busy` wire and one `pulses` integer per component, time in ps."""
-    events = sorted(events, key=lambda e: (e.start_ps, e.end_ps))
-    components = sorted({event.component for event in events})
-    changes: list[tuple[int, int, str, str, int]] = []  # (time, order, component, signal, value)
+    """Per component: `busy` (1 while any of its activities runs) and `activity` (the pulses of
+    the slots running now, summed over overlapping activities), time in ps."""
+    deltas: dict[str, list[tuple[int, int, int]]] = {}
     for event in events:
-        pulses = int(event.args.get("pulses", event.args.get("slots", event.args.get("mvms", 1))))
-        changes.append((event.start_ps, 1, event.component, "busy", 1))
-        changes.append((event.start_ps, 1, event.component, "activity", pulses))
-        changes.append((event.end_ps, 0, event.component, "busy", 0))
-        changes.append((event.end_ps, 0, event.component, "activity", 0))
-    changes.sort(key=lambda change: (change[0], change[1]))
+        pulses = int(event.args.get("pulses", 0))
+        changes = deltas.setdefault(event.component, [])
+        changes.append((event.start_ps, 1, pulses))
+        changes.append((event.end_ps, -1, -pulses))
+    timeline: list[tuple[int, str, str, int]] = []
+    for component, changes in deltas.items():
+        changes.sort()
+        active = activity = 0
+        index = 0
+        while index < len(changes):
+            time_ps = changes[index][0]
+            while index < len(changes) and changes[index][0] == time_ps:
+                active += changes[index][1]
+                activity += changes[index][2]
+                index += 1
+            timeline.append((time_ps, component, "busy", int(active > 0)))
+            timeline.append((time_ps, component, "activity", activity))
+    timeline.sort(key=lambda change: change[0])
     buffer = io.StringIO()
     with VCDWriter(buffer, timescale="1 ps", date="", comment="aimc emulator trace") as writer:
         variables = {}
-        for component in components:
+        for component in sorted(deltas):
             scope = f"aimc.{_identifier(component)}"
             variables[(component, "busy")] = writer.register_var(scope, "busy", "wire", size=1, init=0)
             variables[(component, "activity")] = writer.register_var(scope, "activity", "integer", size=32, init=0)
-        for time_ps, _, component, signal, value in changes:
+        for time_ps, component, signal, value in timeline:
             writer.change(variables[(component, signal)], time_ps, value)
-        if changes:
-            writer.flush(max(end_ps, changes[-1][0]))
+        if timeline:
+            writer.flush(max(end_ps, timeline[-1][0]))
     return buffer.getvalue()
 
 

@@ -10,7 +10,7 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PS_PER_NS = 1000
 
@@ -68,6 +68,13 @@ class HardwareCosts(BaseModel):
     """Energy of one digital operation on one element (EMA, buffer update, compare)."""
     count_latency_rule: Literal["tile-parallel", "row-by-row"] = "tile-parallel"
     """Deterministic per-cell counts: max count × period, or Σ rows of the row max (NeuroSim)."""
+
+    @model_validator(mode="after")
+    def _slot_holds_pulse(self) -> "HardwareCosts":
+        if self.slot_period_ns is not None and self.slot_period_ns < self.pulse_width_ns:
+            raise ValueError(f"slot_period_ns ({self.slot_period_ns}) must be at least pulse_width_ns "
+                             f"({self.pulse_width_ns})")
+        return self
 
     # ---------------------------------------------------------------- derived
     @property

@@ -105,7 +105,8 @@ def least_squares(params: LeastSquaresParams) -> Workload:
     y_train = x_train @ teacher.T + params.noise_std * rng.standard_normal((params.samples, params.rows))
     y_test = x_test @ teacher.T + params.noise_std * rng.standard_normal((test_samples, params.rows))
     # Optimum of the empirical loss (with noise the teacher is not exactly optimal).
-    solution, *_ = np.linalg.lstsq(x_train, y_train, rcond=None)
+    gram = x_train.T @ x_train
+    solution = np.linalg.solve(gram + 1e-12 * np.trace(gram) * np.eye(params.inputs), x_train.T @ y_train)
     residual = x_train @ solution - y_train
     optimum = float(0.5 * np.mean(np.sum(residual * residual, axis=1)))
     workload = Workload(

@@ -159,13 +159,6 @@ def test_negative_seed_option_is_a_usage_error(runner, scenario_path, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/results.py check_output_dir promises to fail early, before any work, "
-    "but for a path under a regular file it only checks os.access(ancestor, W_OK | X_OK) on the "
-    "nearest existing ancestor (found by _existing_ancestor), never that it is a directory: "
-    "an executable file the user can write passes, the whole run executes, and the error "
-    "only comes from mkdir in write_files_atomically. Expected: OutputError from check_output_dir "
-    "because the existing ancestor is not a directory."))
 def test_check_output_dir_rejects_a_path_under_an_executable_file(tmp_path):
     from emulator.results import OutputError, check_output_dir
 

@@ -91,12 +91,6 @@ params = { tile = "a" }
     assert "hardware.tiles.b.arrays.P.overrides.no_such_field" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/scenario.py validate_document: preset `overrides` are validated only in the "
-    "second pass, which runs only when the first pass (the Scenario model) succeeded; "
-    "_raw_second_pass re-checks costs and program params but not preset overrides. So with "
-    "rows = -1 on tile a and an invalid override on tile b, `aimc validate` reports only "
-    "hardware.tiles.a.rows and omits hardware.tiles.b.arrays.P.overrides.no_such_field."))
 def test_validate_lists_override_errors_together_with_schema_errors(runner, tmp_path):
     text = """\
 [hardware.tiles.a]
@@ -119,12 +113,6 @@ name = "pulse_response"
     assert "hardware.tiles.b.arrays.P.overrides.no_such_field" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/scenario.py validate_document / _raw_second_pass: a program parameter naming a "
-    "tile or array that does not exist (_reference_problems) is only checked when every other "
-    "program parameter is valid and the first validation pass succeeded, so `aimc validate` does not "
-    "list every error: with pulses = 0 and tile = \"t9\" only program.params.pulses is reported, "
-    "program.params.tile is missing from stderr."))
 def test_validate_lists_a_missing_tile_together_with_other_param_errors(runner, tmp_path):
     text = """\
 [hardware.tiles.t0]

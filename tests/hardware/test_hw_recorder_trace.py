@@ -195,11 +195,6 @@ def test_vcd_busy_wire_follows_a_tile_read():
     assert value_at(busy, end_of_read) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/trace.py to_vcd (lines 23-29): a component's `busy` wire is set to 0 at the end "
-    "of any of its events, even while another event of the same component is still running. "
-    "With a shared ADC pool two reads convert at the same time; the VCD shows shared.adc idle "
-    "from the end of the first conversion batch although the second is still converting."))
 def test_vcd_busy_wire_stays_high_while_overlapping_conversions_run():
     """t0 converts 5 MVMs in [200, 250] ns, t1 converts 6 MVMs in [240, 300] ns on a shared pool."""
     hardware, controller = build({"t0": (8, 8), "t1": (8, 8)}, trace=True, shared_adc_count=16,
@@ -211,12 +206,6 @@ def test_vcd_busy_wire_stays_high_while_overlapping_conversions_run():
     assert value_at(busy, 260_000) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/trace.py to_vcd (lines 20-29) with emulator/hardware/tile.py pulse_train "
-    "(slot events line 134, enclosing 'write' event from _finish_write line 199): a traced pulse train records per-slot events (pulses=…) "
-    "and an enclosing 'write' event (slots=BL) on the same component starting at the same time; "
-    "to_vcd sorts them by (start, end) so the write's value overwrites the first slot's, and the "
-    "`activity` signal shows BL instead of the first slot's pulse count."))
 def test_vcd_activity_of_first_slot_of_a_pulse_train_is_its_pulse_count():
     hardware, controller = build({"t0": (4, 6)}, trace=True)
     run_commands(controller, [PulseTrain("t0", "W", np.full(6, 0.9), np.full(4, 0.9), 0.05)])

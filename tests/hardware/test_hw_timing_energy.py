@@ -337,10 +337,6 @@ def test_invalid_cost_fields_are_rejected(overrides):
         HardwareCosts(**overrides)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/hardware/costs.py HardwareCosts.slot_period_ns is documented as 'Period of one "
-    "pulse slot (≥ pulse width)' but nothing enforces it: slot_period_ns=10 with pulse_width_ns=50 "
-    "is accepted, so a slot is shorter than the pulse it carries. Expected a ValidationError."))
 def test_slot_period_shorter_than_pulse_width_is_rejected():
     from pydantic import ValidationError
 

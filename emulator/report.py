@@ -1,0 +1,305 @@
+"""`aimc report DIR`: plots (PNG and SVG) and a Markdown summary from saved results.
+
+Recognizes a single run (summary.json + metrics.csv), a sweep (results.csv + sweep.json with
+runs), a budget (budget.json + curve.csv) and a budget sweep (sweep.json with results).
+Reads only files on disk, so it works on results from another machine or an old version.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes, plt
+
+PREFERRED_SWEEP_METRICS = ("result.test_accuracy", "truth.test_accuracy", "result.final_loss",
+                           "truth.relative_mean_error", "truth.rms_error", "energy_pj")
+
+
+class ReportError(Exception):
+    """The folder holds nothing a report can be made from."""
+
+
+# ---------------------------------------------------------------------------- reading
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _number(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def metric_series(rows: list[dict[str, str]]) -> dict[str, list[tuple[float, float, float]]]:
+    """metric name → [(step, time_ns, value)] from metrics.csv rows."""
+    series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for row in rows:
+        value = _number(row["value"])
+        if value is not None:
+            series[row["metric"]].append((float(row["step"]), float(row["time_ns"]), value))
+    return dict(series)
+
+
+# ---------------------------------------------------------------------------- figures
+def _save(files: dict[str, bytes], name: str, figure: Any) -> None:
+    """Add a figure as PNG and SVG (then close it)."""
+    files[f"{name}.png"] = figure_bytes(figure, "png", close=False)
+    files[f"{name}.svg"] = figure_bytes(figure, "svg")
+
+
+def _series_figure(series: dict[str, list[tuple[float, float, float]]], names: list[str], title: str,
+                   x_metric: str | None = None, log: bool = False) -> Any:
+    figure, axes = plt.subplots(len(names), 1, figsize=(6.5, 2.6 * len(names)), squeeze=False)
+    x_lookup: dict[float, float] = {}
+    if x_metric is not None:
+        x_lookup = {step: value for step, _, value in series.get(x_metric, [])}
+    for axis, name in zip(axes[:, 0], names):
+        points = series[name]
+        if x_metric is not None:
+            points = [p for p in points if p[0] in x_lookup]
+            xs = [x_lookup[p[0]] for p in points]
+        else:
+            xs = [p[0] for p in points]
+        ys = [p[2] for p in points]
+        if log and all(x > 0 for x in xs) and all(y > 0 for y in ys):
+            axis.loglog(xs, ys, "o-", ms=2)
+        else:
+            axis.plot(xs, ys, "-", marker="o" if len(xs) < 60 else None, ms=2)
+        axis.set_ylabel(name, fontsize=8)
+        axis.grid(True, alpha=0.3)
+    axes[-1, 0].set_xlabel(x_metric.replace("_", " ") if x_metric else "step")
+    axes[0, 0].set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def _bars_figure(groups: dict[str, dict[str, float]], title: str, ylabel: str) -> Any:
+    """Grouped bars: outer key → inner key → value."""
+    outer = list(groups)
+    inner = sorted({key for values in groups.values() for key in values})
+    figure, axis = plt.subplots(figsize=(max(5, 1.2 * len(outer) * max(1, len(inner)) / 2), 3.5))
+    width = 0.8 / max(1, len(inner))
+    for index, key in enumerate(inner):
+        positions = np.arange(len(outer)) + index * width
+        axis.bar(positions, [groups[o].get(key, 0.0) for o in outer], width, label=key)
+    axis.set_xticks(np.arange(len(outer)) + 0.4 - width / 2)
+    axis.set_xticklabels(outer, fontsize=8, rotation=15)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.legend(fontsize=7)
+    axis.grid(True, axis="y", alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def _theory_overlay(summary: dict[str, Any], series: dict[str, list[tuple[float, float, float]]]) -> Any | None:
+    """Calibration error vs pulses with the SPEC §5 last-iterate bound of the run's own device."""
+    if "iterate_rms_error" not in series:
+        return None
+    from emulator.runner import build_hardware
+    from emulator.scenario import Scenario
+    from emulator.theory import response_constants, zero_shift_bound
+
+    scenario = Scenario.model_validate(summary["scenario"])
+    params = scenario.program.resolved_params()
+    hardware = build_hardware(scenario)
+    array = hardware.tile(params.tile).array(params.array)  # type: ignore[attr-defined]
+    constants = response_constants(array)
+    bound = zero_shift_bound(constants, params.method)  # type: ignore[attr-defined]
+    initial_ms = float(np.mean((array.g.astype(np.float64) - array.symmetric_point()) ** 2))
+    steps = [p[0] for p in series["iterate_rms_error"]]
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    axis.loglog(steps, [p[2] for p in series["iterate_rms_error"]], "o-", ms=3, label="measured RMS(W_N − W⋄)")
+    axis.loglog(steps, [math.sqrt(bound.mean_square_error(int(n), initial_ms)) for n in steps], "--",
+                label=f"SPEC §5 {bound.method} last-iterate bound")
+    if "iterate_relative_mean_error" in series:
+        axis.loglog(steps, [max(p[2], 1e-12) for p in series["iterate_relative_mean_error"]], "s-", ms=2,
+                    label="relative error of the mean SP")
+    axis.axhline(0.01, color="red", ls=":", lw=1, label="1 %")
+    axis.set_xlabel("pulses per cell (ZS steps)")
+    axis.set_ylabel("error")
+    axis.set_title(f"{summary['name']}: zero-shifting error vs pulses")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7)
+    return figure
+
+
+# ---------------------------------------------------------------------------- markdown
+def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(cell(row.get(column)) for column in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- per kind
+def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
+    summary = json.loads((folder / "summary.json").read_text())
+    series = metric_series(read_csv(folder / "metrics.csv")) if (folder / "metrics.csv").is_file() else {}
+    files: dict[str, bytes] = {}
+    hw = summary["hardware"]
+    skip = {"total_pulses", "energy_pj", "direction"}
+    names = [name for name in series if name not in skip]
+    if summary["program"] == "pulse_response":
+        chosen = [n for n in ("read_mean_weight", "true_mean_weight", "read_std_weight") if n in series]
+        if chosen:
+            _save(files, "pulse_response", _series_figure(series, chosen, f"{summary['name']}: pulse response"))
+    overlay = _theory_overlay(summary, series) if summary["program"] == "zero_shift" else None
+    if overlay is not None:
+        _save(files, "calibration_error", overlay)
+    training = [n for n in names if any(key in n for key in ("loss", "accuracy"))]
+    if training:
+        _save(files, "training_vs_step", _series_figure(series, training, f"{summary['name']}: training"))
+        if "total_pulses" in series:
+            _save(files, "training_vs_pulses", _series_figure(series, training, f"{summary['name']}: training vs pulses",
+                                                              x_metric="total_pulses"))
+    tracking = [n for n in names if "sp" in n.lower() and "error" in n.lower() and n not in training]
+    if tracking:
+        _save(files, "sp_estimate_error", _series_figure(series, tracking, f"{summary['name']}: SP-estimate error"))
+    others = [n for n in names if n not in training and n not in tracking][:8]
+    if others:
+        _save(files, "metrics", _series_figure(series, others, f"{summary['name']}: metrics"))
+    pulses = {key: {phase: float(v["up"] + v["down"]) for phase, v in info["by_phase"].items()}
+              for key, info in hw["pulses"].items()}
+    if pulses:
+        _save(files, "pulses_by_array_phase", _bars_figure(pulses, "pulses by array and phase", "pulses"))
+    energy = {"by category": hw["energy_pj"]["by_category"], "by phase": hw["energy_pj"]["by_phase"]}
+    _save(files, "energy", _bars_figure({k: {kk: vv / 1e6 for kk, vv in v.items()} for k, v in energy.items()},
+                                        "energy breakdown", "energy (µJ)"))
+    latency = {"phase time": {k: v / 1000.0 for k, v in hw["phase_time_ns"].items()},
+               "busy": {k: v / 1000.0 for k, v in hw["busy_ns"].items()}}
+    _save(files, "latency", _bars_figure(latency, "latency breakdown", "time (µs)"))
+    rows = [{"quantity": "latency (ns)", "value": hw["latency_ns"]},
+            {"quantity": "energy (pJ)", "value": hw["energy_pj"]["total"]},
+            {"quantity": "total pulses", "value": hw["total_pulses"]},
+            {"quantity": "MVMs", "value": hw["total_mvms"]},
+            {"quantity": "ADC conversions", "value": hw["total_conversions"]}]
+    rows += [{"quantity": f"pulses in {phase}", "value": count} for phase, count in hw["pulses_by_phase"].items()]
+    for section in ("result", "ground_truth"):
+        rows += [{"quantity": f"{section}.{key}", "value": value} for key, value in summary.get(section, {}).items()
+                 if isinstance(value, (int, float, str, bool))]
+    text = (f"# {summary['name']}\n\nProgram `{summary['program']}`, seed {summary['seed']}, cost model "
+            f"`{summary['cost_model']}`, package {summary['package_version']}.\n\n"
+            + markdown_table(rows, ["quantity", "value"]) + "\n\n" + _figure_list(files))
+    return files, text
+
+
+def _figure_list(files: dict[str, bytes]) -> str:
+    return "\n".join(f"![{name[:-4]}]({name})" for name in sorted(files) if name.endswith(".png")) + "\n"
+
+
+def _aggregate(rows: list[dict[str, str]], params: list[str], metric: str) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, ...], list[float]] = defaultdict(list)
+    for row in rows:
+        value = _number(row.get(metric))
+        if value is not None:
+            groups[tuple(row[p] for p in params)].append(value)
+    table = []
+    for key, values in groups.items():
+        entry: dict[str, Any] = dict(zip(params, key))
+        entry.update({"mean": float(np.mean(values)), "std": float(np.std(values)), "seeds": len(values)})
+        table.append(entry)
+    return table
+
+
+def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], str]:
+    rows = read_csv(folder / "results.csv")
+    if not rows:
+        raise ReportError(f"{folder / 'results.csv'} has no runs yet")
+    manifest = json.loads((folder / "sweep.json").read_text())
+    params = [key for key, _ in manifest["params"]]
+    columns = list(rows[0].keys())
+    if metric is None:
+        metric = next((m for m in PREFERRED_SWEEP_METRICS if m in columns), "energy_pj")
+    if metric not in columns:
+        raise ReportError(f"metric {metric!r} is not a column of results.csv (columns: {', '.join(columns)})")
+    table = _aggregate(rows, params, metric)
+    files: dict[str, bytes] = {}
+    if len(params) == 2:
+        first = list(dict.fromkeys(row[params[0]] for row in rows))
+        second = list(dict.fromkeys(row[params[1]] for row in rows))
+        grid = np.full((len(first), len(second)), np.nan)
+        for entry in table:
+            grid[first.index(entry[params[0]]), second.index(entry[params[1]])] = entry["mean"]
+        figure, axis = plt.subplots(figsize=(1.4 * len(second) + 3, 0.8 * len(first) + 2))
+        image = axis.imshow(grid, cmap="viridis", aspect="auto")
+        axis.set_xticks(range(len(second)), second, fontsize=8)
+        axis.set_yticks(range(len(first)), first, fontsize=8)
+        axis.set_xlabel(params[1])
+        axis.set_ylabel(params[0])
+        for (i, j), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                axis.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize=8)
+        figure.colorbar(image, label=f"{metric} (mean over seeds)")
+        axis.set_title(f"{metric} over the grid")
+        _save(files, "sweep_heatmap", figure)
+    labels = [", ".join(f"{p.split('.')[-1]}={entry[p]}" for p in params) or "all" for entry in table]
+    figure, axis = plt.subplots(figsize=(max(5, 0.9 * len(table) + 2), 3.8))
+    axis.bar(range(len(table)), [e["mean"] for e in table], yerr=[e["std"] for e in table], capsize=3)
+    axis.set_xticks(range(len(table)), labels, rotation=30, ha="right", fontsize=7)
+    axis.set_ylabel(metric)
+    axis.set_title(f"{metric}: mean ± std over seeds")
+    axis.grid(True, axis="y", alpha=0.3)
+    figure.tight_layout()
+    _save(files, "sweep_bars", figure)
+    text = (f"# Sweep report\n\nScenario `{manifest['scenario']}`, {len(rows)} finished runs, "
+            f"{manifest['seeds']} seed(s) per point.\n\n## {metric} (mean ± std over seeds)\n\n"
+            + markdown_table(table, params + ["mean", "std", "seeds"])
+            + "\n\n## All runs (results.csv)\n\n" + markdown_table(rows, columns) + "\n\n" + _figure_list(files))
+    return files, text
+
+
+def report_budget(folder: Path) -> tuple[dict[str, bytes], str]:
+    result = json.loads((folder / "budget.json").read_text())
+    curve_rows = read_csv(folder / "curve.csv")
+    result["curve"] = [{key: float(value) for key, value in row.items()} for row in curve_rows]
+    files: dict[str, bytes] = {}
+    _save(files, "budget_curve", budget_curve_figure(result))
+    keys = ["device", "rows", "cols", "method", "metric", "target_error", "reached", "pulses_per_cell",
+            "reads_per_cell", "conversions", "latency_ns", "energy_pj", "rms_error", "relative_mean_error",
+            "theory_pulses", "theory_error_floor"]
+    text = ("# Calibration budget\n\n" + markdown_table([{"quantity": k, "value": result.get(k)} for k in keys],
+                                                         ["quantity", "value"]) + "\n\n" + _figure_list(files))
+    return files, text
+
+
+def report_budget_sweep(folder: Path) -> tuple[dict[str, bytes], str]:
+    sweep = json.loads((folder / "sweep.json").read_text())
+    files: dict[str, bytes] = {}
+    _save(files, "budget_sweep", budget_sweep_figure(sweep))
+    columns = ["sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",
+               "theory_pulses", "latency_ns", "energy_pj"]
+    text = (f"# Budget study {sweep['study']}\n\nSwept `{sweep['sweep_field']}`; fitted log-log slope of pulses "
+            f"vs dw_min: {sweep['pulses_vs_dw_min_exponent']}\n\n" + markdown_table(sweep["results"], columns)
+            + "\n\n" + _figure_list(files))
+    return files, text
+
+
+def build_report(folder: str | Path, metric: str | None = None) -> tuple[dict[str, bytes], str]:
+    """Figures and Markdown for whatever results the folder holds."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise ReportError(f"{path} is not a directory")
+    if (path / "results.csv").is_file() and (path / "sweep.json").is_file():
+        return report_sweep(path, metric)
+    if (path / "summary.json").is_file():
+        return report_run(path)
+    if (path / "budget.json").is_file():
+        return report_budget(path)
+    if (path / "sweep.json").is_file():
+        return report_budget_sweep(path)
+    raise ReportError(f"{path} holds no results (summary.json, results.csv, budget.json or sweep.json)")
