@@ -90,6 +90,7 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
         "scenario": scenario.model_dump(mode="json"),
         "result": public_result(result),
         "ground_truth": truth,
+        "faults": hardware.fault_report(),
         "hardware": recorder.summary(),
     }
     return RunResult(scenario, summary, recorder, hardware, time.perf_counter() - started)

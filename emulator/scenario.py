@@ -71,6 +71,13 @@ class ArraySpec(_Strict):
         return get_preset(self.preset, **self.overrides)
 
 
+class TileFaults(_Strict):
+    """Broken row/column lines of a tile."""
+
+    dead_rows: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    dead_cols: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+
+
 class TileConfig(_Strict):
     """A crossbar tile: shape, arrays, read path and pulse-train settings."""
 
@@ -82,6 +89,16 @@ class TileConfig(_Strict):
     """Named device arrays on this tile, e.g. W, P, R."""
     io: IOParameters = Field(default_factory=IOParameters)
     update: UpdateParameters = Field(default_factory=UpdateParameters)
+    faults: "TileFaults" = Field(default_factory=lambda: TileFaults())
+    """Hardware faults of this tile (dead lines; ADC offset/gain live in `io`, stuck cells in the device)."""
+
+    @model_validator(mode="after")
+    def _faults_in_range(self) -> "TileConfig":
+        for name, limit in (("dead_rows", self.rows), ("dead_cols", self.cols)):
+            bad = [index for index in getattr(self.faults, name) if not 0 <= index < limit]
+            if bad:
+                raise ValueError(f"faults.{name}: indices {bad} outside 0..{limit - 1}")
+        return self
 
     @field_validator("arrays")
     @classmethod
@@ -115,7 +132,7 @@ class HardwareConfig(_Strict):
     def tile_specs(self) -> dict[str, TileSpec]:
         return {
             name: TileSpec(tile.rows, tile.cols, {a: spec.resolve() for a, spec in tile.arrays.items()},
-                           tile.io, tile.update)
+                           tile.io, tile.update, tuple(tile.faults.dead_rows), tuple(tile.faults.dead_cols))
             for name, tile in self.tiles.items()
         }
 

@@ -39,6 +39,10 @@ class IOParameters(BaseModel):
     """Forward only: redo saturated samples with the input halved, up to max_bm_passes passes."""
     max_bm_passes: Annotated[int, Field(ge=1, le=16)] = 5
     """Maximum number of passes of iterative bound management."""
+    adc_offset: float = 0.0
+    """Fault: constant offset added to every analog output before the ADC (normalized units)."""
+    adc_gain: Annotated[float, Field(gt=0.0)] = 1.0
+    """Fault: gain error of the output path before the ADC (1 = ideal)."""
 
     @property
     def adc_levels(self) -> int:
@@ -108,6 +112,10 @@ def analog_mvm(
         if io.inp_noise > 0:
             u = u + io.inp_noise * rng.standard_normal(u.shape, dtype=np.float32)
         raw = u @ matrix.T
+        if io.adc_gain != 1.0:
+            raw *= io.adc_gain
+        if io.adc_offset != 0.0:
+            raw += io.adc_offset
         if io.out_noise > 0:
             raw += io.out_noise * rng.standard_normal(raw.shape, dtype=np.float32)
         saturated = np.any(np.abs(raw) >= io.out_bound, axis=1)

@@ -24,6 +24,10 @@ class TileSpec:
     arrays: dict[str, PulsedDeviceConfig]
     io: IOParameters = field(default_factory=IOParameters)
     update: UpdateParameters = field(default_factory=UpdateParameters)
+    dead_rows: tuple[int, ...] = ()
+    """Fault: broken row lines (no pulse reaches them, reads see no current)."""
+    dead_cols: tuple[int, ...] = ()
+    """Fault: broken column lines."""
 
 
 class Hardware:
@@ -57,13 +61,25 @@ class Hardware:
                 for (array_name, config), array_seed in zip(spec.arrays.items(), array_seeds)
             }
             self.tiles[name] = Tile(self.env, name, arrays, self.costs, spec.io, spec.update,
-                                    self.recorder, array_seeds[-1], adc_pool=shared_pool)
+                                    self.recorder, array_seeds[-1], adc_pool=shared_pool,
+                                    dead_rows=spec.dead_rows, dead_cols=spec.dead_cols)
 
     def tile(self, name: str) -> Tile:
         try:
             return self.tiles[name]
         except KeyError:
             raise KeyError(f"no tile {name!r} (tiles: {sorted(self.tiles)})") from None
+
+    def fault_report(self) -> dict[str, dict[str, int]]:
+        """Damage per tile: dead lines and cells, stuck cells per array."""
+        report = {}
+        for name, tile in self.tiles.items():
+            entry = {"dead_rows": len(tile.dead_rows), "dead_cols": len(tile.dead_cols),
+                     "dead_cells": int(tile.dead.sum()) if tile.dead is not None else 0}
+            for array_name, array in tile.arrays.items():
+                entry[f"stuck_cells.{array_name}"] = int(array.stuck.sum())
+            report[name] = entry
+        return report
 
     @property
     def now_ns(self) -> float:

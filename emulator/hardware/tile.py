@@ -65,6 +65,8 @@ class Tile:
         recorder: Recorder,
         seed: np.random.SeedSequence,
         adc_pool: ADCPool | None = None,
+        dead_rows: tuple[int, ...] = (),
+        dead_cols: tuple[int, ...] = (),
     ) -> None:
         shapes = {a.shape for a in arrays.values()}
         if len(shapes) != 1:
@@ -85,6 +87,25 @@ class Tile:
         self.adc_pool = adc_pool or ADCPool(env, costs.adc_count(rows, cols), f"{name}.adc")
         for array_name, array in arrays.items():
             recorder.register_array(self.key(array_name), array.shape)
+        # Fault: broken row/column lines. Pulses sent there change nothing; reads see no current.
+        self.dead_rows = tuple(sorted(set(dead_rows)))
+        self.dead_cols = tuple(sorted(set(dead_cols)))
+        self.dead: np.ndarray | None = None
+        if self.dead_rows or self.dead_cols:
+            self.dead = np.zeros(self.shape, dtype=bool)
+            self.dead[list(self.dead_rows), :] = True
+            self.dead[:, list(self.dead_cols)] = True
+
+    def _apply_counts(self, array: DeviceArray, counts: np.ndarray) -> None:
+        """Pulse counts on the cells the drivers reach."""
+        array.pulse_counts(counts if self.dead is None else np.where(self.dead, 0, counts))
+
+    def _keep_dead(self, array: DeviceArray) -> np.ndarray | None:
+        return None if self.dead is None else array.g[self.dead].copy()
+
+    def _restore_dead(self, array: DeviceArray, saved: np.ndarray | None) -> None:
+        if saved is not None and self.dead is not None:
+            array.g[self.dead] = saved
 
     def key(self, array: str) -> str:
         return f"{self.name}/{array}"
@@ -120,14 +141,15 @@ class Tile:
                 start = self.env.now
                 if params.pulse_type == "none":
                     yield self.env.timeout(slot_ps)
-                    array.apply_delta(-cmd.learning_rate * np.outer(d, x))
+                    delta = -cmd.learning_rate * np.outer(d, x)
+                    array.apply_delta(delta if self.dead is None else np.where(self.dead, 0.0, delta))
                     self.recorder.events += 1
                     self._finish_write(cmd.array, start, 1, total, count=False)
                     continue
                 plan = plan_pulse_train(x, d, cmd.learning_rate, granularity, params, self.train_rng)
                 if plan.bl:
                     yield self.env.timeout(plan.bl * slot_ps)
-                    array.pulse_counts(plan.counts)
+                    self._apply_counts(array, plan.counts)
                     self.recorder.events += 1
                     if self.recorder.tracing:
                         for slot, pulses in enumerate(plan.slot_pulses):
@@ -149,7 +171,7 @@ class Tile:
             slots = self.costs.count_slots(counts)
             if slots:
                 yield self.env.timeout(slots * self.costs.slot_ps)
-                array.pulse_counts(counts)
+                self._apply_counts(array, counts)
             self.recorder.events += 2
             self._finish_write(cmd.array, start, slots, counts)
 
@@ -164,14 +186,18 @@ class Tile:
                 slots = 1 if direction else 0
                 if slots:
                     yield self.env.timeout(self.costs.slot_ps)
+                    saved = self._keep_dead(array)
                     array.pulse_all(direction)
+                    self._restore_dead(array, saved)
                     self.recorder.count_uniform_pulse(key, direction)
                     self.recorder.add_energy("write_pulses", array.size * self.costs.pulse_energy_pj)
             elif np.asarray(cmd.signs).dtype == bool:
                 up_mask = np.asarray(cmd.signs)
                 slots = int(bool(up_mask.any())) + int(not bool(up_mask.all()))
                 yield self.env.timeout(slots * self.costs.slot_ps)
+                saved = self._keep_dead(array)
                 array.pulse_up_mask(up_mask)
+                self._restore_dead(array, saved)
                 up, down = self.recorder.count_up_mask(key, up_mask)
                 self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
             else:
@@ -180,7 +206,7 @@ class Tile:
                 slots = int(has_up) + int(has_down)
                 if slots:
                     yield self.env.timeout(slots * self.costs.slot_ps)
-                    array.pulse_signs(signs)
+                    array.pulse_signs(signs if self.dead is None else np.where(self.dead, 0, signs))
                     up, down = self.recorder.count_pulses(key, np.sign(signs).astype(np.int64))
                     self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
             self.recorder.events += 2
@@ -227,6 +253,8 @@ class Tile:
         weights = self.array(array).visible()
         if minus is not None:
             weights = weights - self.array(minus).visible()
+        if self.dead is not None:
+            weights = np.where(self.dead, 0.0, weights).astype(weights.dtype)
         return weights
 
     def _mvm(self, weights: np.ndarray, inputs: np.ndarray, direction: str, one_hot: bool,
