@@ -18,7 +18,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 class PulsedDeviceConfig(BaseModel):
     """Parameters shared by every pulsed device (d2d sampling, SPEC §1.3; noise, §1.4)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     dw_min: Annotated[float, Field(gt=0.0)] = 0.001
     """Mean step size of one pulse at the symmetric point (conductance units)."""

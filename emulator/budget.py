@@ -220,7 +220,7 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
 class BudgetConfig(BaseModel):
     """A budget study in a file (`aimc budget --config FILE`), optionally swept over a device field."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     name: str = "budget"
     description: str = ""

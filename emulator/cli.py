@@ -135,6 +135,15 @@ def programs() -> None:
 
 
 @main.command()
+@handle_errors
+def schema() -> None:
+    """Print the scenario schema reference (Markdown, generated from the models)."""
+    from emulator.schema_doc import schema_markdown
+
+    click.echo(schema_markdown(), nl=False)
+
+
+@main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a field (dotted path).")
 @handle_errors

@@ -36,7 +36,7 @@ class ScenarioError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class ArraySpec(_Strict):
@@ -75,7 +75,9 @@ class TileFaults(_Strict):
     """Broken row/column lines of a tile."""
 
     dead_rows: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    """Row lines that are broken (0-based)."""
     dead_cols: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    """Column lines that are broken (0-based)."""
 
 
 class TileConfig(_Strict):
@@ -88,7 +90,9 @@ class TileConfig(_Strict):
     arrays: dict[str, ArraySpec]
     """Named device arrays on this tile, e.g. W, P, R."""
     io: IOParameters = Field(default_factory=IOParameters)
+    """Read path (DAC, ADC, noise, bound management, ADC faults)."""
     update: UpdateParameters = Field(default_factory=UpdateParameters)
+    """Pulse-train settings of gradient updates."""
     faults: "TileFaults" = Field(default_factory=lambda: TileFaults())
     """Hardware faults of this tile (dead lines; ADC offset/gain live in `io`, stuck cells in the device)."""
 
@@ -118,6 +122,7 @@ class HardwareConfig(_Strict):
     shared_adc_count: Annotated[int, Field(gt=0)] | None = None
     """If set, all tiles share one pool of this many ADCs instead of one pool each."""
     tiles: dict[str, TileConfig]
+    """The tiles by name, e.g. [hardware.tiles.t0]."""
 
     @field_validator("cost_model")
     @classmethod
@@ -143,6 +148,7 @@ class ProgramConfig(_Strict):
     name: str
     """Registered program name (see `aimc programs`)."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """The program's parameters (see its section below)."""
 
     @field_validator("name")
     @classmethod
@@ -164,11 +170,17 @@ class Scenario(_Strict):
     """A complete, runnable scenario."""
 
     name: str = "scenario"
+    """Name of the run (default results folder results/<name>)."""
     description: str = ""
+    """Free text carried into the summary."""
     seed: Annotated[int, Field(ge=0)] = 0
+    """Root of every random stream of the run (device sampling, noise, pulse trains, reads, program)."""
     hardware: HardwareConfig
+    """The emulated chip."""
     program: ProgramConfig
+    """The controller program to run."""
     output: OutputConfig = Field(default_factory=OutputConfig)
+    """What to write besides summary.json and metrics.csv."""
 
 
 # ---------------------------------------------------------------------------- loading

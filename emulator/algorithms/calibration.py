@@ -85,7 +85,7 @@ def zero_shift(
 class ZeroShiftParams(BaseModel):
     """Parameters of the zero-shifting calibration program."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     tile: str = "t0"
     array: str = "W"

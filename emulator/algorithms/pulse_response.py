@@ -14,7 +14,7 @@ from emulator.registry import ProgramEntry, register
 class PulseResponseParams(BaseModel):
     """Parameters of the pulse-response program."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     tile: str = "t0"
     """Tile to pulse."""

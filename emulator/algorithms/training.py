@@ -54,7 +54,7 @@ def exported_state(hardware: Hardware) -> "Trainer | None":
 class TrainingParams(BaseModel):
     """Parameters every training program shares (workload, schedule, logging, init)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     workload: WorkloadParams = Field(default_factory=DigitsParams)
     """The problem; its layers live on tiles layer0, layer1, … (rows = outputs, cols = inputs+bias)."""

@@ -55,7 +55,7 @@ class FastArrayParams(TrainingParams):
 class BufferParams(BaseModel):
     """The digital transfer buffer H of TT-v2 and later (SPEC §6)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     thres_scale: Annotated[float, Field(gt=0)] = 1.0
     """Buffer threshold θ = thres_scale × granularity of W (× auto_granularity scaling)."""
@@ -70,7 +70,7 @@ class BufferParams(BaseModel):
 class ChopperParams(BaseModel):
     """Per-column input choppers (c-TTv2, AGAD, E-RIDER)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     in_chop_prob: Annotated[float, Field(ge=0, le=1)] = 0.1
     """Flip probability per column read (random) or 1/period (regular)."""

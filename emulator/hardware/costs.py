@@ -26,7 +26,7 @@ def ns_to_ps(duration_ns: float) -> int:
 class HardwareCosts(BaseModel):
     """Latency and energy of each hardware operation. Defaults: NeuroSim-style ReRAM tile."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     name: str = "neurosim-reram-50ns"
     """Name of the cost model, carried into every result."""

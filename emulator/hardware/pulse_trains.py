@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class UpdateParameters(BaseModel):
     """Pulse-train settings with the reference simulator's names."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     desired_bl: Annotated[int, Field(ge=1, le=10_000)] = 31
     """Maximum (and with bl management off, fixed) number of slots per update."""

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class IOParameters(BaseModel):
     """Read-path settings with the reference simulator's names (SPEC §3)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     is_perfect: bool = False
     """Ideal read: y = W·x exactly (no quantization, noise or clipping)."""

@@ -16,7 +16,7 @@ from emulator.workloads.base import Activation, LayerSpec, Workload, activate, a
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class LeastSquaresParams(_Strict):
