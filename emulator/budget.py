@@ -114,7 +114,13 @@ def _scan_steps(request: BudgetRequest, progress: Callable[[int, int], None] | N
     curve: list[dict[str, float]] = []
 
     def probe(label: str, step: int) -> None:
-        estimate = _simulated_read(array.visible(), request.io, request.reads, truth_rng)
+        # Truth-side read: write noise from the harness's own stream, so the device's noise
+        # stream (and so the trajectory) is exactly the one the reported run will replay.
+        weights = array.g - array.reference
+        write_noise = array.config.write_noise_std * array.config.dw_min
+        if write_noise > 0:
+            weights = weights + write_noise * truth_rng.standard_normal(weights.shape, dtype=weights.dtype)
+        estimate = _simulated_read(weights, request.io, request.reads, truth_rng)
         errors = residual_error(hardware, _TILE, _ARRAY, estimate)
         curve.append({"pulses": step, "rms_error": errors["rms_error"], "mean_error": errors["mean_error"],
                       "relative_mean_error": errors["relative_mean_error"],
@@ -163,6 +169,14 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         steps = min(steps + stride, request.max_pulses)
         errors, counters = _calibrate(request, steps)
     reached = _metric_value(errors, request.metric) <= request.target_error
+    if reached:
+        outcome = "reached"
+    elif reached_at is None:
+        outcome = f"not reached within the cap of {request.max_pulses} pulses"
+    else:
+        outcome = (f"not reached: the scan first met the target at {reached_at} pulses, but the reported "
+                   f"calibrations up to {steps} pulses missed it (read noise makes single calibrations vary; "
+                   "average more reads)")
 
     hardware = _build(request)
     array = hardware.tile(_TILE).array(_ARRAY)
@@ -191,6 +205,8 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         "seed": request.seed,
         "cost_model": request.costs.name,
         "reached": bool(reached),
+        "outcome": outcome,
+        "scan_reached_at": reached_at,
         "pulses_per_cell": steps,
         "total_pulses": int(counters["total_pulses"]),
         "reads_per_cell": request.reads,

@@ -288,7 +288,7 @@ def _sweep_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _budget_text(result: dict[str, Any]) -> str:
-    verdict = "reached" if result["reached"] else "NOT reached within the pulse cap"
+    verdict = result["outcome"]
     lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
              f"{result['reads_per_cell']} read(s), cost model {result['cost_model']}: target {result['metric']} "
              f"≤ {result['target_error']:g} {verdict}",

@@ -20,7 +20,7 @@ from pydantic import Field
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.transfer_rules import SymmetricPointTracker, chopper_period
 from emulator.algorithms.transfer_training import BufferParams, ChopperParams, FastArrayParams, TransferTrainer
-from emulator.hardware import Controller, Digital, ProgramAndVerify
+from emulator.hardware import Controller, Digital
 
 Gen = Generator[Any, Any, Any]
 
@@ -66,7 +66,7 @@ class ERIDERParams(FastArrayParams, BufferParams, ChopperParams):
     """Q̃ as an analog array `Qt` on every tile (programmed at flips) or a digital frozen copy."""
     program_reads: Annotated[int, Field(gt=0, le=1000)] = 4
     """Reads averaged per verify step when programming Q̃."""
-    program_iterations: Annotated[int, Field(ge=1, le=100)] = 2
+    program_iterations: Annotated[int, Field(ge=1, le=100)] = 1
     program_tolerance: Annotated[float, Field(gt=0)] = 0.03
     """Program-and-verify tolerance of Q̃ (weight units)."""
 
@@ -92,9 +92,10 @@ class ERIDER(TransferTrainer):
         yield from super().prepare()
         if self.e.qtilde == "analog":
             yield from self.set_phase("programming")
-            for layer in self.layers:
-                yield ProgramAndVerify(layer.name, "Qt", np.zeros(layer.shape), self.e.program_tolerance,
-                                       max_iterations=self.e.program_iterations, reads=self.e.program_reads)
+            for index, layer in enumerate(self.layers):
+                yield from self.program_columns(index, "Qt", np.arange(layer.cols), np.zeros(layer.shape),
+                                                self.e.program_reads, self.e.program_iterations,
+                                                self.e.program_tolerance)
 
     def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
         if self.e.qtilde == "analog":

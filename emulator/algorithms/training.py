@@ -84,6 +84,8 @@ class TrainingParams(BaseModel):
     stop_at_target: bool = False
     """Stop training once `target_loss` is reached."""
     loss_window: Annotated[int, Field(gt=0)] = 10
+    accuracy_window: Annotated[int, Field(gt=0)] = 5
+    """Evaluations averaged for `mean_test_accuracy` / `mean_test_loss` (the end of training)."""
 
     @model_validator(mode="after")
     def _target_given(self) -> "TrainingParams":
@@ -196,15 +198,13 @@ class Trainer:
     def initialize_weights(self) -> Gen:
         """Program W of every layer to PyTorch-style random initial weights (phase programming)."""
         p = self.params
-        if p.init_scale <= 0 or not self.uses_tiles:
+        if p.init_scale <= 0 or not self.uses_tiles or p.init_iterations == 0:
             return
-        from emulator.hardware import ProgramAndVerify
-
         weights = self.workload.init_weights(self.ctl.rng, p.init_scale)
         yield from self.set_phase("programming")
-        for layer, target in zip(self.layers, weights):
-            yield ProgramAndVerify(layer.name, "W", target, p.init_tolerance,
-                                   max_iterations=p.init_iterations, reads=p.init_reads)
+        for index, (layer, target) in enumerate(zip(self.layers, weights)):
+            yield from self.program_columns(index, "W", np.arange(layer.cols), target, p.init_reads,
+                                            p.init_iterations, p.init_tolerance)
 
     def program_columns(self, layer: int, array: str, columns: np.ndarray, targets: np.ndarray,
                         reads: int, iterations: int, tolerance: float, max_pulses: int = 1000) -> Gen:
@@ -236,6 +236,7 @@ class Trainer:
             full[:, columns] = counts
             yield Digital(counts.size, "program_verify")
             yield PulseCounts(spec.name, array, full)
+            self.count(spec.name, array, full)
         if previous is not None:
             yield from self.set_phase(previous)
 
@@ -359,9 +360,13 @@ class Trainer:
             "final_train_loss": float(np.mean(window)) if window else float("nan"),
             "final_test_loss": self.last_scores.get("loss", float("nan")),
         }
+        window_size = p.accuracy_window
         if "accuracy" in self.last_scores:
             result["final_test_accuracy"] = self.last_scores["accuracy"]
+            result["mean_test_accuracy"] = float(np.mean(self.history["test_accuracy"][-window_size:]))
             result["best_test_accuracy"] = self.best_accuracy
+        if self.history["test_loss"]:
+            result["mean_test_loss"] = float(np.mean(self.history["test_loss"][-window_size:]))
         if self.workload.optimum_loss is not None:
             result["optimum_loss"] = self.workload.optimum_loss
             result["final_excess_loss"] = result["final_train_loss"] - self.workload.optimum_loss

@@ -209,12 +209,6 @@ def test_the_reported_run_replays_the_scanned_trajectory() -> None:
     assert scanned == replayed
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: emulator/budget.py _scan_steps.probe (line ~117) calls array.visible(), which for a device with "
-    "write_noise_std > 0 draws write noise from the device's own noise_rng (devices/array.py visible). The "
-    "truth-side probe thus shifts the c2c noise stream of the scan run, so the reported run (same seed, same N) "
-    "no longer replays the trajectory the scan measured; the probe should read g − r + noise from its own rng "
-    "(or not touch device streams)."))
 def test_the_reported_run_replays_the_scanned_trajectory_with_write_noise() -> None:
     scanned, replayed = _scan_versus_replay(2.0)
     assert scanned == replayed
