@@ -45,15 +45,19 @@ def response_constants(array: DeviceArray, active_only: bool = True) -> Response
     if not np.any(keep):
         raise ValueError("every cell is stuck: no response to calibrate")
     flat = {name: np.asarray(value).reshape(-1)[keep][:, None] for name, value in prm.items()}
-    fractions = np.linspace(0.0, 1.0, _GRID_POINTS)[None, :]
+    # Uniform grid plus points crowding both bounds, where laws like PowStep (γ > 1) flatten out
+    # and the monotonicity modulus is attained.
+    edge = np.geomspace(1e-7, 1e-2, 12)
+    fraction_axis = np.unique(np.concatenate([np.linspace(0.0, 1.0, _GRID_POINTS), edge, 1.0 - edge]))
+    fractions = fraction_axis[None, :]
     lows, highs = flat["b_min"], flat["b_max"]
-    grid = lows + (highs - lows) * fractions
+    spacing = highs - lows
+    grid = lows + spacing * fractions
     step = array.config.dw_min
     q_up = array.law.delta_up(grid, flat) / step
     q_down = array.law.delta_down(grid, flat) / step
-    spacing = (highs - lows)
-    dq_up = np.gradient(q_up, axis=1) / (spacing / (_GRID_POINTS - 1))
-    dq_down = np.gradient(q_down, axis=1) / (spacing / (_GRID_POINTS - 1))
+    dq_up = np.gradient(q_up, fraction_axis, axis=1) / spacing
+    dq_down = np.gradient(q_down, fraction_axis, axis=1) / spacing
     mu = float(np.min(np.minimum(dq_down, -dq_up)))
     l_q = float(np.max(0.5 * (dq_down - dq_up)))
     q_max = float(np.max(np.maximum(np.abs(q_up), np.abs(q_down))))

@@ -126,10 +126,10 @@ def test_soft_bounds_constants_match_hand_values() -> None:
         dw = device.dw_min
         s_up, s_down = dw * (1 + min(up_down, 0)), dw * (1 - max(up_down, 0))
         assert constants.dw_min == dw
-        assert constants.mu_q == pytest.approx(min(s_up / w_max, s_down / -w_min) / dw, rel=1e-9)
-        assert constants.l_q == pytest.approx(0.5 * (s_up / w_max + s_down / -w_min) / dw, rel=1e-9)
+        assert constants.mu_q == pytest.approx(min(s_up / w_max, s_down / -w_min) / dw, rel=1e-6)
+        assert constants.l_q == pytest.approx(0.5 * (s_up / w_max + s_down / -w_min) / dw, rel=1e-6)
         assert constants.q_max == pytest.approx(max(s_up * (1 - w_min / w_max), s_down * (1 - w_max / w_min)) / dw,
-                                                rel=1e-9)
+                                                rel=1e-6)
         assert constants.cells == 16
 
 
