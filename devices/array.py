@@ -16,6 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
+from devices._random import standard_normal
 from devices.config import PulsedDeviceConfig
 from devices.response import CellParams, StepLaw, law_for, response_functions, symmetric_point
 
@@ -74,6 +75,13 @@ def sample_cell_parameters(
     prm = {"s_up": s_up, "s_down": s_down, "b_min": b_min, "b_max": b_max, "stuck": stuck}
     law.sample_extra(prm, rng)
     return prm
+
+
+def _longest_first(magnitude: np.ndarray) -> np.ndarray:
+    """Stable order of decreasing run length, by numpy's radix sort on a small unsigned key."""
+    longest = int(magnitude.max())
+    key_type = np.uint8 if longest < 256 else np.uint16 if longest < 65536 else np.int64
+    return np.argsort((longest - magnitude).astype(key_type), kind="stable")
 
 
 class DeviceArray:
@@ -135,7 +143,9 @@ class DeviceArray:
         self._write_noise_std = config.write_noise_std * config.dw_min
         self._write_noise = np.zeros(self.shape, dtype=self.dtype)
         # Every cell starts freshly written (reset/programmed): its write noise is drawn on first read.
-        self._touched = np.ones(self.shape, dtype=bool)
+        self._touched = np.zeros(self.shape, dtype=bool)
+        self._all_touched = True  # every cell written since the last read (cheaper than filling the mask)
+        self._scratch: dict[str, np.ndarray] = {}
 
         lifetime = config.lifetime * (1.0 + config.lifetime_dtod * d2d_rng.standard_normal(self.shape))
         self._decay_scale = np.where(
@@ -152,12 +162,17 @@ class DeviceArray:
     def visible(self) -> np.ndarray:
         """The weight the periphery sees: w = g − r (+ write noise, redrawn for touched cells)."""
         if self._write_noise_std > 0.0:
-            touched = self._touched
-            count = int(np.count_nonzero(touched))
-            if count:
-                self._write_noise[touched] = self._write_noise_std * self.noise_rng.standard_normal(
-                    count, dtype=self.dtype)
-                touched[...] = False
+            if self._all_touched:
+                self._write_noise[...] = self._write_noise_std * standard_normal(self.noise_rng, self.shape, self.dtype)
+                self._all_touched = False
+                self._touched[...] = False
+            else:
+                touched = self._touched
+                count = int(np.count_nonzero(touched))
+                if count:
+                    self._write_noise[touched] = self._write_noise_std * standard_normal(self.noise_rng, count,
+                                                                                         self.dtype)
+                    touched[...] = False
             return self.g - self.reference + self._write_noise
         return self.g - self.reference
 
@@ -193,7 +208,7 @@ class DeviceArray:
         """Set g directly (test set-up, not a hardware operation), clipped to the bounds."""
         value = np.broadcast_to(np.asarray(g, dtype=self.dtype), self.shape)
         np.clip(value, self.parameters["b_min"], self.parameters["b_max"], out=self.g)
-        self._touched[...] = True
+        self._all_touched = True
 
     def set_reference(self, reference: np.ndarray | float) -> None:
         """Set the per-cell reference r (a digital offset or an ideal reference device)."""
@@ -202,7 +217,7 @@ class DeviceArray:
     def reset(self) -> None:
         """Return every cell to its reset value."""
         self.g[...] = self.reset_value
-        self._touched[...] = True
+        self._all_touched = True
 
     # ------------------------------------------------------------------ pulses
     def pulse_all(self, direction: int) -> None:
@@ -210,7 +225,7 @@ class DeviceArray:
         if direction == 0:
             return
         self._step(self.g, self.parameters, direction > 0)
-        self._touched[...] = True
+        self._all_touched = True
 
     def pulse_signs(self, signs: np.ndarray) -> None:
         """One pulse per cell with sign +1 (up), −1 (down); 0 leaves the cell alone."""
@@ -219,7 +234,7 @@ class DeviceArray:
             raise ValueError(f"sign mask shape {signs.shape} != array shape {self.shape}")
         if np.all(signs != 0):
             self._step(self.g, self.parameters, signs > 0)
-            self._touched[...] = True
+            self._all_touched = True
             return
         self.pulse_counts(np.sign(signs).astype(np.int64))
 
@@ -229,7 +244,7 @@ class DeviceArray:
         if up.shape != self.shape:
             raise ValueError(f"up mask shape {up.shape} != array shape {self.shape}")
         self._step(self.g, self.parameters, up)
-        self._touched[...] = True
+        self._all_touched = True
 
     def pulse_counts(self, counts: np.ndarray) -> None:
         """Apply signed per-cell pulse counts (n > 0: n up pulses; n < 0: |n| down pulses)."""
@@ -244,8 +259,14 @@ class DeviceArray:
         if self.law.affine and self.config.dw_min_std == 0.0 and self._closed_form_allowed(active):
             self._apply_closed_form(active, flat_counts[active])
         else:
-            order = active[np.argsort(-magnitude, kind="stable")]
-            self._apply_sequential(order, np.abs(flat_counts[order]), flat_counts[order] > 0)
+            # Up runs and down runs separately: each group has one sign, so the kernel needs
+            # half the per-cell parameters and no per-element sign select.
+            ups = flat_counts[active] > 0
+            for group, up in ((active[ups], True), (active[~ups], False)):
+                if group.size:
+                    run = np.abs(flat_counts[group])
+                    order = group[_longest_first(run)]
+                    self._apply_sequential(order, np.abs(flat_counts[order]), up)
         self._touched.reshape(-1)[active] = True
 
     def apply_delta(self, delta: np.ndarray) -> None:
@@ -253,7 +274,7 @@ class DeviceArray:
         self.g += np.asarray(delta, dtype=self.dtype)
         np.minimum(self.g, self.parameters["b_max"], out=self.g)
         np.maximum(self.g, self.parameters["b_min"], out=self.g)
-        self._touched[...] = True
+        self._all_touched = True
 
     def apply_slow_processes(self) -> None:
         """One step of the slow processes (decay toward reset, diffusion); no-op when both off."""
@@ -264,12 +285,12 @@ class DeviceArray:
             self.g += self.reset_value
             changed = True
         if self.config.diffusion > 0:
-            self.g += self._diffusion_rate * self.noise_rng.standard_normal(self.shape, dtype=self.dtype)
+            self.g += self._diffusion_rate * standard_normal(self.noise_rng, self.shape, self.dtype)
             changed = True
         if changed:
             np.minimum(self.g, self.parameters["b_max"], out=self.g)
             np.maximum(self.g, self.parameters["b_min"], out=self.g)
-            self._touched[...] = True
+            self._all_touched = True
 
     # ------------------------------------------------------------------ kernels
     def _step(self, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool | np.ndarray) -> None:
@@ -277,12 +298,30 @@ class DeviceArray:
         sigma = self.config.dw_min_std
         law = self.law
         uniform = isinstance(up, (bool, np.bool_))
-        choose = None if uniform else np.asarray(up).astype(self.dtype)  # 1 = up, 0 = down
+        # Whole-array pulses reuse preallocated buffers: a fresh megabyte temporary costs page
+        # faults on every pulse. Subsets (pulse runs on active cells) allocate their own.
+        full = g.shape == self.shape and g.dtype == self.dtype
 
-        def pick(suffix: str) -> np.ndarray:
+        def buffer(name: str) -> np.ndarray | None:
+            if not full:
+                return None
+            scratch = self._scratch.get(name)
+            if scratch is None:
+                scratch = self._scratch[name] = np.empty(self.shape, dtype=self.dtype)
+            return scratch
+
+        choose = None  # 1 = up, 0 = down, per element
+        if not uniform:
+            choose = buffer("choose")
+            if choose is None:
+                choose = np.asarray(up).astype(self.dtype)
+            else:
+                np.copyto(choose, up)
+
+        def pick(suffix: str, slot: str = "pick") -> np.ndarray:
             if choose is None:
                 return prm[f"up_{suffix}"] if up else prm[f"down_{suffix}"]
-            chosen = choose * prm[f"diff_{suffix}"]
+            chosen = np.multiply(choose, prm[f"diff_{suffix}"], out=buffer(slot))
             chosen += prm[f"down_{suffix}"]
             return chosen
 
@@ -291,9 +330,9 @@ class DeviceArray:
                 g *= pick("b")
                 g += pick("a")
             elif law.noise_kind == "multiplicative":
-                step = pick("s") * g
+                step = np.multiply(pick("s"), g, out=buffer("step"))
                 step += pick("a")
-                noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                noise = standard_normal(self.noise_rng, g.shape, self.dtype, out=buffer("noise"))
                 noise *= sigma
                 noise += 1.0
                 noise *= step
@@ -301,7 +340,7 @@ class DeviceArray:
             else:  # additive: s·σξ on top of the mean affine step
                 g *= pick("b")
                 g += pick("a")
-                noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                noise = standard_normal(self.noise_rng, g.shape, self.dtype, out=buffer("noise"))
                 noise *= pick("sigma_s")
                 g += noise
         else:
@@ -311,7 +350,7 @@ class DeviceArray:
                 down_step = law.delta_down(g, prm)
                 signed = choose * (law.delta_up(g, prm) + down_step) - down_step
             if sigma > 0.0:
-                noise = self.noise_rng.standard_normal(g.shape, dtype=self.dtype)
+                noise = standard_normal(self.noise_rng, g.shape, self.dtype)
                 if law.noise_kind == "multiplicative":
                     # Δ·(1 + σξ), as the affine path (an infinite step stays a clipped step).
                     noise *= sigma
@@ -344,22 +383,19 @@ class DeviceArray:
     def _gather(self, flat_index: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
         return {name: self.parameters[name].reshape(-1)[flat_index] for name in names}
 
-    def _apply_sequential(self, order: np.ndarray, magnitude: np.ndarray, up: np.ndarray) -> None:
-        """Pulse runs applied one pulse at a time; cells sorted by decreasing run length so
-        the cells still pulsing at step k are always a prefix (views, no re-gathering)."""
+    def _apply_sequential(self, order: np.ndarray, magnitude: np.ndarray, up: bool) -> None:
+        """Same-sign pulse runs applied one pulse at a time; cells sorted by decreasing run
+        length so the cells still pulsing at step k are always a prefix (views, no re-gathering)."""
         g_flat = self.g.reshape(-1)
         values = g_flat[order]
-        all_up = bool(np.all(up))
-        all_down = not all_up and not bool(np.any(up))
-        prm = self._gather(order, self._kernel_parameters(not all_down, not all_up))
+        prm = self._gather(order, self._kernel_parameters(up, not up))
         longest = int(magnitude[0])
         # number of cells whose run is at least k long, for k = 1..longest
-        still_active = np.searchsorted(-magnitude, -np.arange(1, longest + 1), side="right")
+        still_active = np.cumsum(np.bincount(magnitude, minlength=longest + 1)[::-1])[::-1][1:]
         for k in range(longest):
             m = int(still_active[k])
             prefix = {name: value[:m] for name, value in prm.items()}
-            direction: bool | np.ndarray = True if all_up else False if all_down else up[:m]
-            self._step(values[:m], prefix, direction)
+            self._step(values[:m], prefix, up)
         g_flat[order] = values
 
     def _closed_form_allowed(self, active: np.ndarray) -> bool:

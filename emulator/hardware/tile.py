@@ -83,6 +83,7 @@ class Tile:
         self.train_rng = np.random.default_rng(train_seed)
         self.read_rng = np.random.default_rng(read_seed)
         self.lock = simpy.Resource(env, capacity=1)
+        self._train_counts = np.zeros(self.shape, dtype=np.int32)  # reused by every pulse train
         rows, cols = self.shape
         self.adc_pool = adc_pool or ADCPool(env, costs.adc_count(rows, cols), f"{name}.adc")
         for array_name, array in arrays.items():
@@ -146,7 +147,8 @@ class Tile:
                     self.recorder.events += 1
                     self._finish_write(cmd.array, start, 1, total, count=False)
                     continue
-                plan = plan_pulse_train(x, d, cmd.learning_rate, granularity, params, self.train_rng)
+                plan = plan_pulse_train(x, d, cmd.learning_rate, granularity, params, self.train_rng,
+                                        counts_out=self._train_counts)
                 if plan.bl:
                     yield self.env.timeout(plan.bl * slot_ps)
                     self._apply_counts(array, plan.counts)

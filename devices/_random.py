@@ -1,0 +1,50 @@
+"""Fast standard-normal draws for the c2c noise hot paths.
+
+numpy's ziggurat `standard_normal` does not vectorize (≈ 8.5 ns per float32 normal here);
+the Box–Muller transform on float32 uniforms uses numpy's SIMD log/sqrt/sin/cos and is about
+3× faster. The uniforms come from the same `Generator`, so a run stays bit-reproducible from its
+seed. Because a float32 uniform is at least 2⁻²⁴, |ξ| is at most ≈ 5.77: tails beyond that
+(probability < 10⁻⁸ per draw) are not produced — irrelevant for pulse-to-pulse noise, and
+float64 arrays use numpy's exact `standard_normal`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_TWO_PI = np.float32(2.0 * np.pi)
+
+
+def standard_normal(
+    rng: np.random.Generator,
+    size: int | tuple[int, ...],
+    dtype: np.dtype | type,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Standard normal draws of `size` in `dtype` (Box–Muller for float32, numpy's otherwise).
+
+    `out` (float32, contiguous, of `size`) receives the draws without any large allocation,
+    which matters in per-pulse loops: fresh megabyte arrays cost page faults every time.
+    """
+    dtype = np.dtype(dtype)
+    if dtype != np.float32:
+        return rng.standard_normal(size, dtype=dtype)
+    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    count = int(np.prod(shape, dtype=np.int64))
+    half = count // 2
+    result = out.reshape(-1) if out is not None else np.empty(count, dtype=np.float32)
+    rng.random(dtype=np.float32, out=result)
+    radius, angle = result[:half], result[half:2 * half]
+    np.subtract(np.float32(1.0), radius, out=radius)  # (0, 1]: log stays finite
+    np.log(radius, out=radius)
+    radius *= np.float32(-2.0)
+    np.sqrt(radius, out=radius)
+    angle *= _TWO_PI
+    cosine = np.cos(angle)
+    np.sin(angle, out=angle)
+    angle *= radius
+    radius *= cosine
+    if count % 2:  # the odd one out: its own Box–Muller pair, one half used
+        u1, u2 = rng.random(2, dtype=np.float32)
+        result[-1] = np.sqrt(np.float32(-2.0) * np.log(np.float32(1.0) - u1)) * np.cos(_TWO_PI * u2)
+    return result.reshape(shape)
