@@ -27,18 +27,40 @@ class ArrayPulseCounter:
     mixed_patterns: int = 0
     """Tile-wide patterns where every cell got one pulse, up or down (`mixed_up_cells` says which)."""
     mixed_up_cells: np.ndarray = field(init=False)
+    _pending_up: np.ndarray = field(init=False, repr=False)
+    _pending_patterns: int = 0
 
     def __post_init__(self) -> None:
         self.up_cells = np.zeros(self.shape, dtype=np.int64)
         self.down_cells = np.zeros(self.shape, dtype=np.int64)
         self.mixed_up_cells = np.zeros(self.shape, dtype=np.int64)
+        # Up pulses of mixed patterns accumulate in uint16 (a quarter of the memory traffic of
+        # int64) and are flushed, exactly, before 65 535 patterns or any read of the counters.
+        self._pending_up = np.zeros(self.shape, dtype=np.uint16)
+
+    def add_up_mask(self, up: np.ndarray) -> None:
+        """One mixed pattern: every cell one pulse, up where `up` is True."""
+        np.add(self._pending_up, up, out=self._pending_up, casting="unsafe")
+        self._pending_patterns += 1
+        self.mixed_patterns += 1
+        if self._pending_patterns == np.iinfo(np.uint16).max:
+            self.flush()
+
+    def flush(self) -> None:
+        """Move pending mask counts into the int64 counters."""
+        if self._pending_patterns:
+            self.mixed_up_cells += self._pending_up
+            self._pending_up[...] = 0
+            self._pending_patterns = 0
 
     def per_cell(self) -> tuple[np.ndarray, np.ndarray]:
         """Up and down pulses each cell has received."""
+        self.flush()
         return (self.up_cells + self.uniform_up + self.mixed_up_cells,
                 self.down_cells + self.uniform_down + (self.mixed_patterns - self.mixed_up_cells))
 
     def totals(self) -> tuple[int, int]:
+        self.flush()
         cells = self.shape[0] * self.shape[1]
         mixed_up = int(self.mixed_up_cells.sum())
         return (int(self.up_cells.sum()) + self.uniform_up * cells + mixed_up,
@@ -101,8 +123,7 @@ class Recorder:
     def count_up_mask(self, key: str, up: np.ndarray) -> tuple[int, int]:
         """One pulse on every cell of an array, up where `up` is True; returns (up, down) totals."""
         counter = self.arrays[key]
-        counter.mixed_patterns += 1
-        counter.mixed_up_cells += up
+        counter.add_up_mask(up)
         ups = int(np.count_nonzero(up))
         totals = (ups, up.size - ups)
         self.phase_pulses[(key, self.phase)] += totals
