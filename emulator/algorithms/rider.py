@@ -20,7 +20,7 @@ from pydantic import Field
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.transfer_rules import SymmetricPointTracker, chopper_period
 from emulator.algorithms.transfer_training import BufferParams, ChopperParams, FastArrayParams, TransferTrainer
-from emulator.hardware import Controller, Digital
+from emulator.hardware import Controller, Digital, Read
 
 Gen = Generator[Any, Any, Any]
 
@@ -33,6 +33,16 @@ class RIDERParams(FastArrayParams, BufferParams):
     """EMA rate η of the SP estimate Q, per read of a column."""
     transfer_mode: Literal["buffered", "direct"] = "buffered"
     """Write β(P − Q) through the digital buffer H (threshold pulses) or as a direct pulse train."""
+    q_init: Literal["zero", "read"] = "zero"
+    """Q₀ = 0, or the first read of P (every column once, one-hot reads, before training)."""
+
+
+def initial_read(trainer: TransferTrainer, layer: int) -> Gen:
+    """Every column of P read once (one-hot, phase "training"): the EMA's first observation."""
+    spec = trainer.layers[layer]
+    values = yield Read(spec.name, "P", np.eye(spec.cols), one_hot=True)
+    yield Digital(spec.rows * spec.cols, "tracker_init")
+    return np.asarray(values, dtype=np.float64).T
 
 
 class RIDER(TransferTrainer):
@@ -41,6 +51,13 @@ class RIDER(TransferTrainer):
     def __init__(self, ctl: Controller, params: RIDERParams) -> None:
         super().__init__(ctl, params)
         self.trackers = [SymmetricPointTracker(layer.rows, layer.cols, params.eta) for layer in self.layers]
+
+    def prepare(self) -> Gen:
+        yield from super().prepare()
+        if self.params.q_init == "read":  # type: ignore[attr-defined]
+            yield from self.set_phase("training")
+            for index, tracker in enumerate(self.trackers):
+                tracker.q[...] = yield from initial_read(self, index)
 
     def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
         return None, self.trackers[layer].q
@@ -62,6 +79,8 @@ class ERIDERParams(FastArrayParams, BufferParams, ChopperParams):
     tail_weightening: Annotated[float, Field(gt=0)] = 5.0
     """η = min(tail_weightening / N, 1) with N = max(⌈1/in_chop_prob⌉, 2) (unless eta is given)."""
     eta: Annotated[float, Field(gt=0, le=1)] | None = None
+    q_init: Literal["zero", "read"] = "zero"
+    """Q₀ = Q̃₀ = 0, or the first read of P (every column once, before training)."""
     qtilde: Literal["analog", "digital"] = "analog"
     """Q̃ as an analog array `Qt` on every tile (programmed at flips) or a digital frozen copy."""
     program_reads: Annotated[int, Field(gt=0, le=1000)] = 4
@@ -88,12 +107,17 @@ class ERIDER(TransferTrainer):
         return ("W", "P", "Qt") if self.e.qtilde == "analog" else ("W", "P")
 
     def prepare(self) -> Gen:
-        """Thresholds, then program the analog Q̃ to Q₀ = 0 (phase programming)."""
+        """Thresholds, Q₀ (zero or a first read of P), then program the analog Q̃ to Q₀."""
         yield from super().prepare()
+        if self.e.q_init == "read":
+            yield from self.set_phase("training")
+            for index, tracker in enumerate(self.trackers):
+                tracker.q[...] = yield from initial_read(self, index)
+                tracker.frozen[...] = tracker.q
         if self.e.qtilde == "analog":
             yield from self.set_phase("programming")
             for index, layer in enumerate(self.layers):
-                yield from self.program_columns(index, "Qt", np.arange(layer.cols), np.zeros(layer.shape),
+                yield from self.program_columns(index, "Qt", np.arange(layer.cols), self.trackers[index].frozen,
                                                 self.e.program_reads, self.e.program_iterations,
                                                 self.e.program_tolerance)
 

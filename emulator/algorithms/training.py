@@ -68,6 +68,8 @@ class TrainingParams(BaseModel):
     """Pulse-train settings of gradient updates (desired_bl, managements, pulse_type)."""
     eval_every: Annotated[int, Field(ge=0)] = 1
     """Evaluate the test set every this many epochs (0: only at the end)."""
+    eval_initial: bool = True
+    """Also evaluate the test set once before training (step 0)."""
     eval_batch: Annotated[int, Field(gt=0)] = 256
     """Samples per evaluation read command."""
     log_every: Annotated[int, Field(gt=0)] = 10
@@ -247,6 +249,8 @@ class Trainer:
         p = self.params
         yield from self.initialize_weights()
         yield from self.prepare()
+        if p.eval_initial:
+            yield from self.evaluate()
         n = self.workload.train_size
         steps_per_epoch = math.ceil(n / p.batch_size)
         total = p.max_steps or p.epochs * steps_per_epoch

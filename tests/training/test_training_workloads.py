@@ -1,0 +1,87 @@
+"""Workloads: data, layers-on-tiles layout, losses, and the hardware-section helper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emulator.scenario import ScenarioError, validate_document
+from emulator.workloads import (
+    DigitsParams,
+    LeastSquaresParams,
+    TeacherStudentParams,
+    build_workload,
+    hardware_toml,
+    training_hardware,
+)
+
+from training_helpers import least_squares_document, run_document
+
+
+def test_digits_split_is_seeded_stratified_70_30() -> None:
+    a, b = build_workload(DigitsParams()), build_workload(DigitsParams())
+    assert a.x_train.shape == (1257, 64) and a.x_test.shape == (540, 64)
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    other = build_workload(DigitsParams(split_seed=1))
+    assert not np.array_equal(a.y_test, other.y_test)
+    counts = np.bincount(a.y_test, minlength=10)
+    assert counts.min() >= 50  # stratified: every class ≈ 54 of 540
+    assert 0.0 <= a.x_train.min() and a.x_train.max() <= 1.0
+
+
+def test_digits_layers_map_to_tiles_with_bias_column() -> None:
+    workload = build_workload(DigitsParams(hidden=[32], activation="tanh"))
+    assert [(l.name, l.rows, l.cols, l.activation) for l in workload.layers] == [
+        ("layer0", 32, 65, "tanh"), ("layer1", 10, 33, "identity")]
+
+
+def test_cross_entropy_gradient_matches_finite_differences() -> None:
+    workload = build_workload(DigitsParams())
+    rng = np.random.default_rng(0)
+    z, y = rng.standard_normal((3, 10)), np.array([1, 4, 9])
+    _, grad = workload.loss_and_delta(z, y)
+    eps = 1e-6
+    for i, j in [(0, 1), (2, 3), (1, 4)]:
+        zp, zm = z.copy(), z.copy()
+        zp[i, j] += eps
+        zm[i, j] -= eps
+        numeric = (workload.loss_and_delta(zp, y)[0] - workload.loss_and_delta(zm, y)[0]) / (2 * eps)
+        assert grad[i, j] == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+
+
+def test_least_squares_optimum_and_teacher() -> None:
+    workload = build_workload(LeastSquaresParams(inputs=50, rows=100, samples=300))
+    assert workload.layers[0].shape == (100, 50)
+    assert workload.optimum_loss == pytest.approx(0.0, abs=1e-12)
+    (solution,) = workload.reference_weights
+    np.testing.assert_allclose(workload.x_train @ solution.T, workload.y_train, atol=1e-9)
+
+
+def test_teacher_student_targets_come_from_teacher() -> None:
+    workload = build_workload(TeacherStudentParams(inputs=6, hidden=[5], outputs=3, train_samples=50))
+    pre = workload.forward_float(workload.reference_weights, workload.x_train)
+    np.testing.assert_allclose(pre[-1], workload.y_train, atol=1e-12)
+    assert [l.shape for l in workload.layers] == [(5, 7), (3, 6)]
+
+
+def test_hardware_helper_generates_a_valid_scenario() -> None:
+    section = training_hardware(DigitsParams(), {"W": {"preset": "ReRamSB"}, "P": {"preset": "ReRamSB"}})
+    assert section["tiles"]["layer0"]["rows"] == 32 and section["tiles"]["layer1"]["cols"] == 33
+    document = {"hardware": section, "program": {"name": "train_ttv2", "params": {"epochs": 1}}}
+    validate_document(document)
+    text = hardware_toml(section)
+    assert "[hardware.tiles.layer1]" in text and 'arrays.P = { preset = "ReRamSB" }' in text
+
+
+def test_program_params_forbid_unknown_fields() -> None:
+    document = least_squares_document("train_ttv2", {"epochs": 1, "tail_weightening": 5.0})
+    with pytest.raises(ScenarioError) as error:
+        validate_document(document)
+    assert any("tail_weightening" in path for path, _ in error.value.problems)
+
+
+def test_missing_arrays_fail_with_what_to_declare() -> None:
+    document = least_squares_document("train_sgd", {"epochs": 1})
+    document["program"]["name"] = "train_ttv2"  # needs W and P, the tile only has W
+    with pytest.raises(ValueError, match="has no array 'P'.*training_hardware"):
+        run_document(document)
