@@ -308,7 +308,8 @@ def _budget_text(result: dict[str, Any]) -> str:
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--param", "params", multiple=True, metavar="KEY=V1,V2,...",
-              help="A swept field (dotted path) and its values; repeat for a Cartesian grid.")
+              help="A swept field (dotted path) and its values; repeat for a Cartesian grid; "
+                   "a.b+c.d=... ties two fields to the same value.")
 @click.option("--seeds", type=click.IntRange(1, 100_000), default=1, show_default=True,
               help="Seeds per grid point (children of the scenario seed's SeedSequence).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Sweep directory.")

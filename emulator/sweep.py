@@ -35,11 +35,16 @@ class SweepRun:
     seed: int
 
     def overrides(self) -> list[str]:
-        return [f"{key}={json.dumps(value)}" for key, value in self.assignments] + [f"seed={self.seed}"]
+        """--set assignments of this run; a key "a.b+c.d" sets both fields (tied parameters)."""
+        return [f"{part}={json.dumps(value)}" for key, value in self.assignments for part in key.split("+")] \
+            + [f"seed={self.seed}"]
 
 
 def parse_param(text: str) -> tuple[str, list[Any]]:
-    """'a.b=v1,v2,...' → ('a.b', [v1, v2, ...]); each value read as a TOML literal when it is one."""
+    """'a.b=v1,v2,...' → ('a.b', [v1, v2, ...]); each value read as a TOML literal when it is one.
+
+    'a.b+c.d=v1,v2' ties fields: both take the same value at every grid point.
+    """
     if "=" not in text:
         raise ScenarioError([(text, "--param needs the form dotted.key=v1,v2,...")])
     key, raw = text.split("=", 1)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerate the figures shown in README.md with the tool itself (about 3 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+aimc run scenarios/pulse_response.toml --out "$work/pulse_response" > /dev/null
+aimc report "$work/pulse_response" > /dev/null
+cp "$work/pulse_response/report/pulse_response.png" docs/figures/pulse_response.png
+aimc run scenarios/zs_error_vs_steps.toml --out "$work/zs" > /dev/null
+aimc report "$work/zs" > /dev/null
+cp "$work/zs/report/calibration_error.png" docs/figures/zs_error_vs_steps.png
+aimc budget --config scenarios/zs_pulses_vs_dwmin.toml --out "$work/budget" > /dev/null
+cp "$work/budget/sweep.png" docs/figures/zs_pulses_vs_dwmin.png
+if [ -f scenarios/lsq_toy_rider.toml ]; then
+  for algorithm in ttv1 residual rider erider; do
+    aimc run "scenarios/lsq_toy_${algorithm}.toml" --out "$work/lsq_${algorithm}" > /dev/null
+  done
+fi
+echo "figures written to docs/figures/"

@@ -1,0 +1,164 @@
+"""Sweeps (identical results whatever the backend or worker count, resumable, tied parameters)
+and reports (non-empty figures for every kind of result folder, Markdown matching results.csv)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from emulator.cli import main
+from emulator.report import build_report
+from emulator.sweep import plan_sweep, run_sweep, sweep_seeds
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCENARIO = """
+name = "sweep_test"
+seed = 5
+[hardware.tiles.t0]
+rows = 16
+cols = 16
+[hardware.tiles.t0.arrays.W]
+preset = "EcRam"
+[program]
+name = "zero_shift"
+[program.params]
+steps = 120
+checkpoints = 4
+"""
+PARAMS = ["program.params.method=stochastic,cyclic", "program.params.reads=1,2"]
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "sweep.toml"
+    path.write_text(SCENARIO)
+    return path
+
+
+@pytest.fixture(scope="module")
+def serial(scenario: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("serial") / "sweep"
+    run_sweep(str(scenario), PARAMS, 2, str(out), jobs=1)
+    return out
+
+
+def _rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "results.csv").open() as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_grid_is_cartesian_with_child_seeds(serial: Path) -> None:
+    rows = _rows(serial)
+    assert len(rows) == 2 * 2 * 2
+    assert {(r["program.params.method"], r["program.params.reads"]) for r in rows} == {
+        ("stochastic", "1"), ("stochastic", "2"), ("cyclic", "1"), ("cyclic", "2")}
+    assert sorted({int(r["seed"]) for r in rows}) == sorted(sweep_seeds(5, 2))
+    for row in rows:
+        summary = json.loads((serial / "runs" / row["run_id"] / "summary.json").read_text())
+        assert summary["seed"] == int(row["seed"])
+        assert summary["scenario"]["program"]["params"]["method"] == row["program.params.method"]
+
+
+def test_two_workers_give_identical_results(serial: Path, scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "parallel"
+    run_sweep(str(scenario), PARAMS, 2, str(out), jobs=2)
+    assert (out / "results.csv").read_bytes() == (serial / "results.csv").read_bytes()
+
+
+def test_dask_local_cluster_gives_identical_results(serial: Path, scenario: Path, tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "dask"
+    run_sweep(str(scenario), PARAMS, 2, str(out), jobs=2, backend="dask")
+    assert (out / "results.csv").read_bytes() == (serial / "results.csv").read_bytes()
+
+
+def test_dask_scheduler_address_gives_identical_results(serial: Path, scenario: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        out = tmp_path / "dask_address"
+        run_sweep(str(scenario), PARAMS, 2, str(out), jobs=2, backend="dask", scheduler=cluster.scheduler_address)
+    assert (out / "results.csv").read_bytes() == (serial / "results.csv").read_bytes()
+
+
+def test_interrupted_sweep_resumes_keeping_finished_runs(serial: Path, scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "resumed"
+    shutil.copytree(serial, out)
+    runs = sorted((out / "runs").iterdir())
+    kept = runs[0] / "summary.json"
+    kept_time = kept.stat().st_mtime_ns
+    for folder in runs[3:]:  # as if killed after three runs
+        shutil.rmtree(folder)
+    (out / "results.csv").unlink()
+    outcome = run_sweep(str(scenario), PARAMS, 2, str(out), jobs=1)
+    assert outcome["skipped"] == 3 and outcome["finished"] == 8
+    assert kept.stat().st_mtime_ns == kept_time  # finished runs were not redone
+    assert (out / "results.csv").read_bytes() == (serial / "results.csv").read_bytes()
+
+
+def test_tied_parameters_set_every_field(scenario: Path, tmp_path: Path) -> None:
+    runs = plan_sweep({"seed": 1}, [("program.params.reads+program.params.checkpoints", [2, 3])], 1)
+    assert runs[0].overrides()[:2] == ["program.params.reads=2", "program.params.checkpoints=2"]
+
+
+def test_invalid_grid_point_fails_before_any_run(scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bad"
+    result = CliRunner().invoke(main, ["sweep", str(scenario), "--param", "program.params.reads=1,0",
+                                       "--out", str(out)])
+    assert result.exit_code == 2
+    assert "program.params.reads" in result.output and "Traceback" not in result.output
+    assert not (out / "runs").exists()
+
+
+def test_report_of_sweep_has_figures_and_markdown_matching_results(serial: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["report", str(serial), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "report"
+    for name in ("sweep_heatmap", "sweep_bars"):
+        assert (report / f"{name}.png").stat().st_size > 1000
+        assert (report / f"{name}.svg").stat().st_size > 1000
+    markdown = (report / "report.md").read_text()
+    table = markdown.split("## All runs (results.csv)", 1)[1].strip().split("\n")
+    header = [cell.strip() for cell in table[0].strip("|").split("|")]
+    rows = _rows(serial)
+    assert header == list(rows[0].keys())
+    body = [[cell.strip() for cell in line.strip("|").split("|")] for line in table[2:2 + len(rows)]]
+    for line, row in zip(body, rows):
+        for cell, (column, value) in zip(line, row.items()):
+            try:
+                assert float(cell) == pytest.approx(float(value), rel=1e-5), column
+            except ValueError:
+                assert cell == value, column
+
+
+def test_report_of_each_run_kind_has_nonempty_figures(tmp_path: Path) -> None:
+    runner = CliRunner()
+    scenario = ROOT / "scenarios" / "pulse_response.toml"
+    assert runner.invoke(main, ["run", str(scenario), "--out", str(tmp_path / "pr"),
+                                "--set", "program.params.pulses=40"]).exit_code == 0
+    assert runner.invoke(main, ["run", str(ROOT / "scenarios" / "zs_error_vs_steps.toml"), "--out",
+                                str(tmp_path / "zs"), "--set", "hardware.tiles.t0.rows=16",
+                                "--set", "hardware.tiles.t0.cols=16", "--set", "program.params.steps=300"]).exit_code == 0
+    assert runner.invoke(main, ["budget", "--device", "SoftBounds:states=200,w_max=1,w_min=-1,up_down=0.2,"
+                                "dw_min_dtod=0,w_max_dtod=0,w_min_dtod=0,up_down_dtod=0", "--rows", "8", "--cols", "8",
+                                "--target-error", "0.2", "--max-pulses", "400", "--out",
+                                str(tmp_path / "budget")]).exit_code == 0
+    expected = {"pr": "pulse_response", "zs": "calibration_error", "budget": "budget_curve"}
+    for folder, figure in expected.items():
+        files, markdown = build_report(tmp_path / folder)
+        assert len(files[f"{figure}.png"]) > 1000 and len(files[f"{figure}.svg"]) > 1000
+        assert all(len(content) > 500 for content in files.values())
+        assert markdown.startswith("#")
+    files, _ = build_report(tmp_path / "pr")
+    assert {"energy.png", "latency.png", "pulses_by_array_phase.png"} <= set(files)
+
+
+def test_report_on_empty_folder_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "holds no results" in result.output
