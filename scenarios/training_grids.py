@@ -1,6 +1,7 @@
 """Run the training grids of issue 5 and print their tables (mean ± std over seeds, wall time).
 
     python scenarios/training_grids.py digits      [--out results/grids/digits] [--jobs 2] [--seeds 3]
+    python scenarios/training_grids.py hfo2        [--out results/grids/hfo2] [--seeds 2]
     python scenarios/training_grids.py toy         [--out results/grids/toy]
     python scenarios/training_grids.py pulse-cost  [--out results/grids/pulse_cost]
 
@@ -72,6 +73,19 @@ def digits_grid(seeds: int, epochs: int | None) -> list[GridRun]:
     return runs
 
 
+def hfo2_grid(seeds: int, epochs: int | None) -> list[GridRun]:
+    """[DSPT] Tables 1–2 with the HfO2 fast array: the diagonal cells, TT-v2 vs AGAD vs E-RIDER."""
+    runs = []
+    for mean, std in ((0.0, 0.05), (0.2, 0.4), (0.4, 1.0)):
+        for name, key in {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider"}.items():
+            overrides = both_tiles("P", "reference_mean", mean) + both_tiles("P", "reference_std", std)
+            if epochs is not None:
+                overrides.append(f"program.params.epochs={epochs}")
+            for seed in range(seeds):
+                runs.append(GridRun(f"({mean}, {std})", name, f"scenarios/digits_hfo2_{key}.toml", overrides, seed))
+    return runs
+
+
 def toy_grid(seeds: int, epochs: int | None) -> list[GridRun]:
     """[W25] toy: SP offset c_Lin ∈ {0, 0.1, 0.2, 0.3} of the fast array; TT-v1, residual (ZS), RIDER, E-RIDER."""
     runs = []
@@ -104,7 +118,7 @@ def pulse_cost_grid(seeds: int, epochs: int | None) -> list[GridRun]:
     return runs
 
 
-GRIDS = {"digits": digits_grid, "toy": toy_grid, "pulse-cost": pulse_cost_grid}
+GRIDS = {"digits": digits_grid, "hfo2": hfo2_grid, "toy": toy_grid, "pulse-cost": pulse_cost_grid}
 
 
 def execute(run: GridRun, out: str) -> tuple[str, float]:
@@ -123,7 +137,7 @@ def execute(run: GridRun, out: str) -> tuple[str, float]:
 def value_of(summary: dict[str, Any], grid: str) -> float | None:
     """The number a grid reports per run."""
     result, truth = summary["result"], summary["ground_truth"]
-    if grid == "digits":
+    if grid in ("digits", "hfo2"):
         return 100.0 * result["mean_test_accuracy"]
     if grid == "toy":
         return truth.get("true_W_train_loss")
@@ -139,7 +153,8 @@ def table(runs: list[GridRun], out: Path, grid: str, timing: dict[str, float]) -
 
     groups = list(dict.fromkeys(run.group for run in runs))
     columns = list(dict.fromkeys(run.column for run in runs))
-    unit = {"digits": "test accuracy %, mean of last 5 epochs", "toy": "final loss of the true W",
+    unit = {"digits": "test accuracy %, mean of last 5 epochs", "hfo2": "test accuracy %, mean of last 5 epochs",
+            "toy": "final loss of the true W",
             "pulse-cost": "pulses (calibration + training + transfer) to the target loss"}[grid]
     lines = [f"| {grid} ({unit}) | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for group in groups:
@@ -160,7 +175,7 @@ def table(runs: list[GridRun], out: Path, grid: str, timing: dict[str, float]) -
             v = np.asarray(values, dtype=float)
             missed = int(np.isnan(v).sum())
             shown = v[~np.isnan(v)]
-            fmt = "{:.1f} ± {:.1f}" if grid == "digits" else "{:.3g} ± {:.2g}"
+            fmt = "{:.1f} ± {:.1f}" if grid in ("digits", "hfo2") else "{:.3g} ± {:.2g}"
             text = fmt.format(shown.mean(), shown.std()) if shown.size else "not reached"
             if missed and shown.size:
                 text += f" ({missed} not reached)"

@@ -125,6 +125,7 @@ class Trainer:
         self.target_samples: int | None = None
         self.best_accuracy = -math.inf
         self.last_scores: dict[str, float] = {}
+        self.truth_at_target: dict[str, float] = {}
         _EXPORTED[ctl.hardware] = self
 
     # ------------------------------------------------------------------ hooks
@@ -399,6 +400,9 @@ def probe_training(hardware: Hardware, params: TrainingParams, label: str, step:
         for (_, phase), counts in recorder.phase_pulses.items():
             key = f"pulses_at_target_{phase}"
             values[key] = values.get(key, 0.0) + float(counts.sum())
+        values["latency_ns_at_target"] = recorder.now_ps / 1000.0
+        values["energy_pj_at_target"] = recorder.total_energy_pj()
+        trainer.truth_at_target = {k: v for k, v in values.items() if "at_target" in k}
     if label in ("epoch", "target_reached") and trainer.uses_tiles:
         values.update(true_weight_metrics(hardware, trainer))
     return values
@@ -444,7 +448,7 @@ def finalize_training(hardware: Hardware, params: TrainingParams, result: Any) -
     trainer = exported_state(hardware)
     if trainer is None or not trainer.uses_tiles:
         return {}
-    truth: dict[str, Any] = {}
+    truth: dict[str, Any] = dict(trainer.truth_at_target)
     truth.update(sp_estimate_errors(hardware, trainer))
     truth.update(true_weight_metrics(hardware, trainer))
     for layer in trainer.layers:
