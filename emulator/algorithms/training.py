@@ -119,6 +119,7 @@ class Trainer:
         self.samples = 0
         self.epoch = 0
         self.commanded: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(2, np.int64))
+        self.net_only: set[str] = set()
         self.losses: list[float] = []
         self.history: dict[str, list[float]] = defaultdict(list)
         self.target_step: int | None = None
@@ -162,11 +163,18 @@ class Trainer:
             self.phase = phase
             yield SetPhase(phase)
 
-    def count(self, tile: str, array: str, counts: np.ndarray) -> None:
-        """Book the pulses a write command reported, by array and phase (cross-check with the recorder)."""
+    def count(self, tile: str, array: str, counts: np.ndarray, overlapping: bool = False) -> None:
+        """Book the pulses a write command reported, by array and phase (cross-check with the recorder).
+
+        A batched `PulseTrain` reports the per-cell *sum* of its samples' signed counts, so when
+        samples may hit the same cell with opposite signs (`overlapping`, e.g. a mini-batch of
+        gradient trains) only up − down is exact; such keys are flagged `net_only`.
+        """
         key = f"{tile}/{array}|{self.phase}"
         c = np.asarray(counts)
         self.commanded[key] += (int(np.maximum(c, 0).sum()), int(np.maximum(-c, 0).sum()))
+        if overlapping:
+            self.net_only.add(key)
 
     def check_hardware(self) -> None:
         """Fail early, with what the scenario must declare, if a layer tile is missing or wrong."""
@@ -380,7 +388,7 @@ class Trainer:
             result["target_reached"] = self.target_step is not None
             result["target_reached_step"] = self.target_step if self.target_step is not None else -1
             result["target_reached_samples"] = self.target_samples if self.target_samples is not None else -1
-        result["commanded_pulses"] = {key: {"up": int(v[0]), "down": int(v[1])}
+        result["commanded_pulses"] = {key: {"up": int(v[0]), "down": int(v[1]), "net_only": key in self.net_only}
                                       for key, v in sorted(self.commanded.items())}
         result["history"] = {key: list(values) for key, values in self.history.items()}
         return result
