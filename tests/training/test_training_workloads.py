@@ -85,3 +85,22 @@ def test_missing_arrays_fail_with_what_to_declare() -> None:
     document["program"]["name"] = "train_ttv2"  # needs W and P, the tile only has W
     with pytest.raises(ValueError, match="has no array 'P'.*training_hardware"):
         run_document(document)
+
+
+def test_two_layer_teacher_student_trains_through_backward_reads() -> None:
+    """Hidden-layer gradients come from analog backward reads (with γ > 0: also of P − Q̃)."""
+    from emulator.workloads import training_hardware as hardware_for
+
+    workload = {"kind": "teacher_student", "inputs": 6, "hidden": [8], "outputs": 3, "train_samples": 200,
+                "test_samples": 100}
+    device = {"device": {"model": "SoftBoundsReference", "dw_min": 0.01, "w_max": 1.0, "w_min": -1.0,
+                         "subtract_symmetry_point": True}}
+    hardware = hardware_for(TeacherStudentParams(**{k: v for k, v in workload.items() if k != "kind"}),
+                            {"W": device, "P": device, "Qt": device})
+    params = {"workload": workload, "epochs": 6, "batch_size": 5, "learning_rate": 0.2, "gamma": 0.2,
+              "fast_lr": 0.2, "auto_granularity": 20.0, "in_chop_prob": 0.2}
+    run = run_document({"hardware": hardware, "program": {"name": "train_erider", "params": params}})
+    losses = run.summary["result"]["history"]["test_loss"]
+    assert losses[-1] < 0.5 * losses[0], losses
+    reads = run.summary["hardware"]["reads"]
+    assert reads["layer1/W|training"]["mvms"] > 0 and reads["layer1/P|training"]["mvms"] > 0
