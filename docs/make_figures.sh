@@ -12,9 +12,8 @@ aimc report "$work/zs" > /dev/null
 cp "$work/zs/report/calibration_error.png" docs/figures/zs_error_vs_steps.png
 aimc budget --config scenarios/zs_pulses_vs_dwmin.toml --out "$work/budget" > /dev/null
 cp "$work/budget/sweep.png" docs/figures/zs_pulses_vs_dwmin.png
-if [ -f scenarios/lsq_toy_rider.toml ]; then
-  for algorithm in ttv1 residual rider erider; do
-    aimc run "scenarios/lsq_toy_${algorithm}.toml" --out "$work/lsq_${algorithm}" > /dev/null
-  done
-fi
+aimc run scenarios/lsq_toy_rider.toml --out "$work/lsq_rider" > /dev/null
+aimc report "$work/lsq_rider" > /dev/null
+cp "$work/lsq_rider/report/training_vs_pulses.png" docs/figures/lsq_toy_rider_vs_pulses.png
+cp "$work/lsq_rider/report/energy.png" docs/figures/lsq_toy_rider_energy.png
 echo "figures written to docs/figures/"
