@@ -10,8 +10,8 @@ and a seed (the exact command is printed with `--dry-run`); every run writes sum
 metrics.csv under OUT/runs/<label>/seed<k>/. Finished runs are skipped when re-run
 (resumable); wall times go to OUT/timing.json and the table to OUT/table.md.
 
-Why a script and not `aimc sweep`: the reference offset must be set on both layer tiles at
-once (tied parameters), and `aimc sweep` grids are Cartesian products of independent keys.
+`aimc sweep` runs the same grids (tie the two layer tiles' offsets with `a.b+c.d=...`, see
+docs/training.md); this script adds per-run wall times and prints the mean ± std tables.
 """
 
 from __future__ import annotations
@@ -77,8 +77,10 @@ def hfo2_grid(seeds: int, epochs: int | None) -> list[GridRun]:
     """[DSPT] Tables 1–2 with the HfO2 fast array: the diagonal cells, TT-v2 vs AGAD vs E-RIDER."""
     runs = []
     for mean, std in ((0.0, 0.05), (0.2, 0.4), (0.4, 1.0)):
-        for name, key in {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider"}.items():
+        for name, key in {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider", "E-RIDER γ=0": "erider"}.items():
             overrides = both_tiles("P", "reference_mean", mean) + both_tiles("P", "reference_std", std)
+            if name == "E-RIDER γ=0":  # a 5-state P adds only quantization noise to W + γ·(P − Q̃)
+                overrides += ["program.params.gamma=0.0", 'program.params.qtilde="digital"']
             if epochs is not None:
                 overrides.append(f"program.params.epochs={epochs}")
             for seed in range(seeds):
