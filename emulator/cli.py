@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from typing import Any, Callable, TypeVar
 
@@ -35,6 +36,7 @@ def handle_errors(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from emulator.registry import HardwareMismatch
         from emulator.runner import RunDiverged
         from emulator.scenario import ScenarioError
 
@@ -46,10 +48,17 @@ def handle_errors(function: F) -> F:
             sys.exit(INPUT_ERROR)
         except OutputError as error:
             fail(str(error))
+        except HardwareMismatch as error:
+            fail(f"invalid scenario: {error}")
         except RunDiverged as error:
             fail(str(error), RUN_FAILED)
         except KeyboardInterrupt:
             fail("interrupted; nothing was written", RUN_FAILED)
+        except Exception as error:  # noqa: BLE001 - last resort: one line, not a traceback
+            if os.environ.get("AIMC_DEBUG"):
+                raise
+            fail(f"unexpected failure ({type(error).__name__}: {error}); nothing was written. "
+                 "Set AIMC_DEBUG=1 to see the traceback.", RUN_FAILED)
 
     return wrapper  # type: ignore[return-value]
 

@@ -20,6 +20,10 @@ Probe = Callable[["Hardware", Any, str, int], dict[str, float]]
 Finalizer = Callable[["Hardware", Any, Any], dict[str, Any]]
 
 
+class HardwareMismatch(ValueError):
+    """The scenario's hardware does not fit the program (missing tile or array, wrong shape)."""
+
+
 @dataclass(frozen=True)
 class ProgramEntry:
     """A named program, its parameters and its ground-truth hooks."""

@@ -37,6 +37,7 @@ from emulator.hardware import (
     SetPhase,
     UpdateParameters,
 )
+from emulator.registry import HardwareMismatch
 from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_workload
 from emulator.workloads.base import activate, activation_derivative, append_bias
 
@@ -197,7 +198,7 @@ class Trainer:
                 except KeyError:
                     problems.append(f"tile {layer.name!r} has no array {array!r}")
         if problems:
-            raise ValueError(
+            raise HardwareMismatch(
                 "hardware does not match the training workload: " + "; ".join(problems)
                 + f". Every layer tile needs arrays {list(needed)}; "
                 "emulator.workloads.training_hardware() generates a matching hardware section.")
