@@ -10,6 +10,8 @@ float64 arrays use numpy's exact `standard_normal`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _TWO_PI = np.float32(2.0 * np.pi)
@@ -30,7 +32,7 @@ def standard_normal(
     """
     dtype = np.dtype(dtype)
     shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)
     if dtype != np.float32 or count < _BOX_MULLER_MIN:  # small draws: numpy's call overhead is lower
         if out is not None:
             return rng.standard_normal(dtype=dtype, out=out.reshape(shape))
