@@ -337,20 +337,8 @@ def _raw_reference_problems(params: dict[str, Any], tiles: dict[str, Any]) -> li
 
 def _reference_problems(params: BaseModel, hardware: HardwareConfig) -> list[tuple[str, str]]:
     """Program parameters named `tile`/`array` (and `*_array`) must name existing hardware."""
-    tile_name = getattr(params, "tile", None)
-    if tile_name is None:
-        return []
-    if tile_name not in hardware.tiles:
-        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(hardware.tiles)})")]
-    arrays = hardware.tiles[tile_name].arrays
-    problems = []
-    for field_name in type(params).model_fields:
-        if field_name == "array" or field_name.endswith("_array"):
-            value = getattr(params, field_name)
-            if value is not None and value not in arrays:
-                problems.append((f"program.params.{field_name}",
-                                 f"tile {tile_name!r} has no array {value!r} (has {', '.join(arrays)})"))
-    return problems
+    return _raw_reference_problems(params.model_dump(),
+                                   {name: tile.model_dump() for name, tile in hardware.tiles.items()})
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
