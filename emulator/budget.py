@@ -28,10 +28,10 @@ from emulator.hardware import (
     HardwareCosts,
     IOParameters,
     TileSpec,
-    analog_mvm,
     get_cost_model,
 )
 from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
+from emulator.hardware.read_path import read_every_cell
 from emulator.theory import response_constants, zero_shift_bound
 
 Metric = Literal["rms", "relative-mean"]
@@ -94,12 +94,9 @@ def _check_budgetable(hardware: Hardware, metric: Metric) -> None:
 
 
 def _simulated_read(array_weights: np.ndarray, io: IOParameters, reads: int, rng: np.random.Generator) -> np.ndarray:
-    cols = array_weights.shape[1]
-    identity = np.eye(cols, dtype=np.float32)
     total = np.zeros(array_weights.shape, dtype=np.float64)
     for _ in range(reads):
-        total += analog_mvm(array_weights, identity, io, rng, allow_bound_management=False,
-                            noise_management=False).values.T
+        total += read_every_cell(array_weights, io, rng).values.T
     return total / reads
 
 

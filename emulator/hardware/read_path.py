@@ -127,3 +127,10 @@ def analog_mvm(
         pending = pending[saturated]
         reduction *= 2.0
     return ReadResult(y, max(passes, 1), mvm_count, mvm_count * outputs)
+
+
+def read_every_cell(weights: np.ndarray, io: IOParameters, rng: np.random.Generator) -> ReadResult:
+    """One one-hot transfer read per column (no noise or bound management, still DAC, output
+    noise and ADC): `values.T` estimates every cell of `weights`."""
+    identity = np.eye(weights.shape[1], dtype=np.float32)
+    return analog_mvm(weights, identity, io, rng, allow_bound_management=False, noise_management=False)

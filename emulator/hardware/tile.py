@@ -18,7 +18,7 @@ from devices import DeviceArray
 from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SignPattern
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train
-from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm
+from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
 from emulator.recorder import Recorder
 
 SimGenerator = Generator[simpy.Event, object, object]
@@ -244,9 +244,8 @@ class Tile:
             weights = self._weights(cmd.array, cmd.minus)
             rows, cols = self.shape
             total = np.zeros((rows, cols), dtype=np.float64)
-            identity = np.eye(cols, dtype=np.float32)
             for _ in range(max(1, cmd.repeats)):
-                result = self._mvm(weights, identity, "forward", True, False)
+                result = read_every_cell(weights, self.io, self.read_rng)
                 total += result.values.T
                 yield from self._charge_read(cmd.array, result, cols)
             return total / max(1, cmd.repeats)
