@@ -183,6 +183,7 @@ class Tile:
             yield request
             start = self.env.now
             key = self.key(cmd.array)
+            pulses: int | None = None
             if isinstance(cmd.signs, (int, np.integer)):
                 direction = int(np.sign(cmd.signs))
                 slots = 1 if direction else 0
@@ -192,7 +193,7 @@ class Tile:
                     array.pulse_all(direction)
                     self._restore_dead(array, saved)
                     self.recorder.count_uniform_pulse(key, direction)
-                    self.recorder.add_energy("write_pulses", array.size * self.costs.pulse_energy_pj)
+                    pulses = array.size
             elif np.asarray(cmd.signs).dtype == bool:
                 up_mask = np.asarray(cmd.signs)
                 slots = int(bool(up_mask.any())) + int(not bool(up_mask.all()))
@@ -200,8 +201,7 @@ class Tile:
                 saved = self._keep_dead(array)
                 array.pulse_up_mask(up_mask)
                 self._restore_dead(array, saved)
-                up, down = self.recorder.count_up_mask(key, up_mask)
-                self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
+                pulses = sum(self.recorder.count_up_mask(key, up_mask))
             else:
                 signs = np.asarray(cmd.signs)
                 has_up, has_down = bool(np.any(signs > 0)), bool(np.any(signs < 0))
@@ -209,22 +209,24 @@ class Tile:
                 if slots:
                     yield self.env.timeout(slots * self.costs.slot_ps)
                     array.pulse_signs(signs if self.dead is None else np.where(self.dead, 0, signs))
-                    up, down = self.recorder.count_pulses(key, np.sign(signs).astype(np.int64))
-                    self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
+                    pulses = sum(self.recorder.count_pulses(key, np.sign(signs).astype(np.int64)))
             self.recorder.events += 2
-            self.recorder.slots[key] += slots
-            self.recorder.add_busy(self.name, self.env.now - start)
-            self.recorder.trace(key, "sign_pattern", start, self.env.now, slots=slots)
+            self._book_write(key, start, slots, pulses, "sign_pattern")
 
     def _finish_write(self, array_name: str, start: int, slots: int, counts: np.ndarray,
                       count: bool = True) -> None:
         key = self.key(array_name)
-        if count:
-            up, down = self.recorder.count_pulses(key, counts)
-            self.recorder.add_energy("write_pulses", (up + down) * self.costs.pulse_energy_pj)
+        pulses = sum(self.recorder.count_pulses(key, counts)) if count else None
+        self._book_write(key, start, slots, pulses, "write")
+
+    def _book_write(self, key: str, start: int, slots: int, pulses: int | None, name: str) -> None:
+        """Energy, slots, busy time and trace of a finished write (pulses already counted;
+        None when nothing was counted)."""
+        if pulses is not None:
+            self.recorder.add_energy("write_pulses", pulses * self.costs.pulse_energy_pj)
         self.recorder.slots[key] += slots
         self.recorder.add_busy(self.name, self.env.now - start)
-        self.recorder.trace(key, "write", start, self.env.now, slots=slots)
+        self.recorder.trace(key, name, start, self.env.now, slots=slots)
 
     # ---------------------------------------------------------------- reads
     def read(self, cmd: Read) -> SimGenerator:
