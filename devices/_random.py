@@ -2,10 +2,11 @@
 
 numpy's ziggurat `standard_normal` does not vectorize (≈ 8.5 ns per float32 normal here);
 the Box–Muller transform on float32 uniforms uses numpy's SIMD log/sqrt/sin/cos and is about
-3× faster. The uniforms come from the same `Generator`, so a run stays bit-reproducible from its
-seed. Because a float32 uniform is at least 2⁻²⁴, |ξ| is at most ≈ 5.77: tails beyond that
-(probability < 10⁻⁸ per draw) are not produced — irrelevant for pulse-to-pulse noise, and
-float64 arrays use numpy's exact `standard_normal`.
+4× faster. Each pair of 24-bit uniforms comes from one float64 uniform of the same `Generator`
+(its 53 random bits), so a run stays bit-reproducible from its seed. Because the radius uniform
+is at least 2⁻²⁴, |ξ| is at most ≈ 5.77: tails beyond that (probability < 10⁻⁸ per draw) are
+not produced — irrelevant for pulse-to-pulse noise, and float64 arrays use numpy's exact
+`standard_normal`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from devices._kernels import split_uniform_pairs
 
 _TWO_PI = np.float32(2.0 * np.pi)
 #: Below this many draws numpy's ziggurat is faster (fewer calls); Box–Muller wins above.
@@ -39,13 +42,11 @@ def standard_normal(
         return rng.standard_normal(shape, dtype=dtype)
     half = count // 2
     result = out.reshape(-1) if out is not None else np.empty(count, dtype=np.float32)
-    rng.random(dtype=np.float32, out=result)
     radius, angle = result[:half], result[half:2 * half]
-    np.subtract(np.float32(1.0), radius, out=radius)  # (0, 1]: log stays finite
+    split_uniform_pairs(rng.random(half), radius, angle)
     np.log(radius, out=radius)
     radius *= np.float32(-2.0)
     np.sqrt(radius, out=radius)
-    angle *= _TWO_PI
     cosine = np.cos(angle)
     np.sin(angle, out=angle)
     angle *= radius

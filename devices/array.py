@@ -2,8 +2,8 @@
 
 One call moves the whole array (or the cells a command selects); there is never a Python
 loop over cells. Pulse runs on one cell are applied one pulse after another, each seeing
-the updated state and clipped to the cell's bounds, except where the law allows an exact
-closed form (affine laws without c2c noise).
+the updated state and clipped to the cell's bounds: for affine laws in one compiled pass over
+the cells (devices/_kernels.py), for the other laws by a numpy loop over pulse index.
 
 State is float32 by default. Devices with very fine steps (dw_min below 1e-4 of the
 conductance range) switch to float64 automatically: with float32 a step of 1e-6 at g ≈ 0.5
@@ -16,6 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
+from devices._kernels import apply_affine_runs, total_pulses
 from devices._random import standard_normal
 from devices.config import PulsedDeviceConfig
 from devices.response import CellParams, StepLaw, law_for, response_functions, symmetric_point
@@ -146,6 +147,7 @@ class DeviceArray:
         self._touched = np.zeros(self.shape, dtype=bool)
         self._all_touched = True  # every cell written since the last read (cheaper than filling the mask)
         self._scratch: dict[str, np.ndarray] = {}
+        self._flat_parameters = {name: value.reshape(-1) for name, value in self.parameters.items()}
 
         lifetime = config.lifetime * (1.0 + config.lifetime_dtod * d2d_rng.standard_normal(self.shape))
         self._decay_scale = np.where(
@@ -251,22 +253,21 @@ class DeviceArray:
         counts = np.asarray(counts)
         if counts.shape != self.shape:
             raise ValueError(f"count array shape {counts.shape} != array shape {self.shape}")
-        flat_counts = counts.reshape(-1)
+        flat_counts = np.ascontiguousarray(counts).reshape(-1)
+        if self.law.affine:
+            self._apply_affine_runs(flat_counts)
+            return
         active = np.flatnonzero(flat_counts)
         if active.size == 0:
             return
-        magnitude = np.abs(flat_counts[active])
-        if self.law.affine and self.config.dw_min_std == 0.0 and self._closed_form_allowed(active):
-            self._apply_closed_form(active, flat_counts[active])
-        else:
-            # Up runs and down runs separately: each group has one sign, so the kernel needs
-            # half the per-cell parameters and no per-element sign select.
-            ups = flat_counts[active] > 0
-            for group, up in ((active[ups], True), (active[~ups], False)):
-                if group.size:
-                    run = np.abs(flat_counts[group])
-                    order = group[_longest_first(run)]
-                    self._apply_sequential(order, np.abs(flat_counts[order]), up)
+        # Up runs and down runs separately: each group has one sign, so the kernel needs
+        # half the per-cell parameters and no per-element sign select.
+        ups = flat_counts[active] > 0
+        for group, up in ((active[ups], True), (active[~ups], False)):
+            if group.size:
+                run = np.abs(flat_counts[group])
+                order = group[_longest_first(run)]
+                self._apply_sequential(order, np.abs(flat_counts[order]), up)
         self._touched.reshape(-1)[active] = True
 
     def apply_delta(self, delta: np.ndarray) -> None:
@@ -367,16 +368,11 @@ class DeviceArray:
         np.maximum(g, prm["b_min"], out=g)
 
     def _kernel_parameters(self, up: bool, down: bool) -> list[str]:
-        """Names of the per-cell parameters `_step` reads for pulses of the given signs."""
+        """Names of the per-cell parameters `_step` reads for non-affine pulses of the given signs."""
         names = ["b_min", "b_max"]
-        sides = ["diff", "down"] if up and down else ["up"] if up else ["down"]
-        if self.law.affine:
-            multiplicative = self.config.dw_min_std > 0.0 and self.law.noise_kind == "multiplicative"
-            suffixes = ("a", "s") if multiplicative else ("a", "b")
-            names += [f"{side}_{suffix}" for side in sides for suffix in suffixes]
-        else:
-            names += [name for name in self.parameters if not name.startswith(("up_", "down_", "diff_"))]
+        names += [name for name in self.parameters if not name.startswith(("up_", "down_", "diff_"))]
         if self.config.dw_min_std > 0.0 and self.law.noise_kind == "additive":
+            sides = ["diff", "down"] if up and down else ["up"] if up else ["down"]
             names += [f"{side}_sigma_s" for side in sides]
         return list(dict.fromkeys(names))
 
@@ -398,24 +394,33 @@ class DeviceArray:
             self._step(values[:m], prefix, up)
         g_flat[order] = values
 
-    def _closed_form_allowed(self, active: np.ndarray) -> bool:
-        """Exact composition needs monotone maps (b > 0) so a clipped orbit stays clipped."""
-        p = self.parameters
-        return bool(np.all(p["up_b"].reshape(-1)[active] > 0) and np.all(p["down_b"].reshape(-1)[active] > 0))
+    def _apply_affine_runs(self, flat_counts: np.ndarray) -> None:
+        """Pulse runs of an affine law, cell by cell in one compiled loop (devices/_kernels.py),
+        with one c2c draw per pulse in cell order."""
+        sigma = self.config.dw_min_std
+        multiplicative = sigma > 0.0 and self.law.noise_kind == "multiplicative"
+        p = self._flat_parameters
+        coefficient = "s" if multiplicative else "b"
+        no_std = self._scratch_flat("no_std", 0)
+        if sigma > 0.0 and self.law.noise_kind == "additive":
+            up_std, down_std = p["up_sigma_s"], p["down_sigma_s"]
+        else:
+            up_std, down_std = no_std, no_std
+        noise = no_std
+        if sigma > 0.0:
+            total = int(total_pulses(flat_counts))
+            if total == 0:
+                return
+            noise = standard_normal(self.noise_rng, total, self.dtype, out=self._scratch_flat("run_noise", total))
+        apply_affine_runs(
+            self.g.reshape(-1), flat_counts, p["up_a"], p[f"up_{coefficient}"], p["down_a"],
+            p[f"down_{coefficient}"], p["b_min"], p["b_max"], noise,
+            np.array([sigma, 1.0], dtype=self.dtype), up_std, down_std, multiplicative,
+            self._touched.reshape(-1))
 
-    def _apply_closed_form(self, active: np.ndarray, counts: np.ndarray) -> None:
-        """n pulses of the affine map g' = a + b·g: gₙ = bⁿg + a(bⁿ − 1)/(b − 1), then clip."""
-        up = counts > 0
-        n = np.abs(counts).astype(np.float64)
-        p64 = {name: self.parameters[name].reshape(-1)[active].astype(np.float64)
-               for name in ("up_a", "up_s", "down_a", "down_s", "b_min", "b_max")}
-        a = np.where(up, p64["up_a"], p64["down_a"])
-        s = np.where(up, p64["up_s"], p64["down_s"])  # b − 1
-        g_flat = self.g.reshape(-1)
-        g0 = g_flat[active].astype(np.float64)
-        log_b = np.log1p(s)
-        growth = np.expm1(n * log_b)  # bⁿ − 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            geometric = np.where(np.abs(s) > 1e-15, growth / s, n)
-        result = g0 + g0 * growth + a * geometric
-        g_flat[active] = np.clip(result, p64["b_min"], p64["b_max"]).astype(self.dtype)
+    def _scratch_flat(self, name: str, size: int) -> np.ndarray:
+        """A reusable 1-D buffer of at least `size` elements (its first `size` returned)."""
+        buffer = self._scratch.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._scratch[name] = np.empty(max(size, 1024), dtype=self.dtype)
+        return buffer[:size]

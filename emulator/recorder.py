@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from emulator._kernels import accumulate_signed_counts
+
 
 @dataclass
 class ArrayPulseCounter:
@@ -132,11 +134,8 @@ class Recorder:
     def count_pulses(self, key: str, counts: np.ndarray) -> tuple[int, int]:
         """Signed per-cell counts applied to an array; returns (up, down) totals."""
         counter = self.arrays[key]
-        up = np.maximum(counts, 0)
-        down = np.maximum(-counts, 0)
-        counter.up_cells += up
-        counter.down_cells += down
-        totals = (int(up.sum()), int(down.sum()))
+        totals = accumulate_signed_counts(np.ascontiguousarray(counts).reshape(-1), counter.up_cells.reshape(-1),
+                                          counter.down_cells.reshape(-1))
         self.phase_pulses[(key, self.phase)] += totals
         return totals
 

@@ -1,6 +1,6 @@
 """Stochastic coincidence pulse trains (SPEC §2.1, AIHWKIT UpdateParameters).
 
-Pure numpy: draws which rows and columns fire in each of the BL slots and turns the
+numpy draws which rows and columns fire in each of the BL slots; one compiled pass turns the
 coincidences into signed per-cell pulse counts. Within one train every pulse on a cell has
 the same sign (sign(x_j·d_i) is fixed), so applying the counts as sequential pulses is
 exactly the slot-by-slot application.
@@ -9,12 +9,13 @@ exactly the slot-by-slot application.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from emulator._kernels import signed_coincidences
 
 
 class UpdateParameters(BaseModel):
@@ -97,58 +98,35 @@ def plan_pulse_train(
     row_fires = rng.random((bl, rows), dtype=np.float32) < row_probability.astype(np.float32)
     column_fires = rng.random((bl, cols), dtype=np.float32) < column_probability.astype(np.float32)
     slot_pulses = row_fires.sum(axis=1, dtype=np.int64) * column_fires.sum(axis=1, dtype=np.int64)
-    counts = coincidence_counts(row_fires, column_fires, counts_out)
-    counts *= row_sign.astype(np.int32)[:, None]
-    counts *= column_sign.astype(np.int32)[None, :]
+    counts = counts_out if counts_out is not None else np.empty((rows, cols), dtype=np.int32)
+    signed_coincidences(_pack_slots(row_fires), _pack_slots(column_fires), row_sign.astype(np.int32),
+                        column_sign.astype(np.int32), counts)
     return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
 
 def _pack_slots(fires: np.ndarray) -> np.ndarray:
-    """Firing bits of ≤ 64 slots (slots × lines, bool) packed into one uint64 per line."""
-    packed = np.packbits(fires, axis=0, bitorder="little")
-    words = np.zeros((fires.shape[1], 8), dtype=np.uint8)
-    words[:, : packed.shape[0]] = packed.T
-    return words.view(np.uint64).reshape(-1)
+    """Firing bits (slots × lines, bool) packed 64 slots to a word: lines × ⌈slots/64⌉ uint64."""
+    slots, lines = fires.shape
+    words = -(-slots // 64)
+    packed = np.packbits(fires, axis=0, bitorder="little")  # ⌈slots/8⌉ × lines bytes
+    as_bytes = np.zeros((lines, 8 * words), dtype=np.uint8)
+    as_bytes[:, : packed.shape[0]] = packed.T
+    return as_bytes.view(np.uint64)
 
 
 def coincidence_counts(row_fires: np.ndarray, column_fires: np.ndarray,
                        out: np.ndarray | None = None) -> np.ndarray:
     """n_ij = Σ_t r_ti·c_tj: slots in which row i and column j both fired (int32, rows × cols).
 
-    Bit-packed popcount of row AND column words, 64 slots per word: exact, single-threaded and
-    cheaper than a BLAS product, whose threads stall when the machine is busy.
+    Bit-packed popcount of row AND column words, 64 slots per word, in one compiled pass:
+    exact, single-threaded and cheaper than a BLAS product, whose threads stall when the
+    machine is busy.
     """
-    slots, rows = row_fires.shape
-    shape = (rows, column_fires.shape[1])
-    if out is None:
-        counts = np.zeros(shape, dtype=np.int32)
-    else:
-        counts = out
-        counts[...] = 0
-    both = _scratch(shape, np.uint64)
-    fired = _scratch(shape, np.uint8)
-    for start in range(0, slots, 64):
-        row_words = _pack_slots(row_fires[start:start + 64])
-        column_words = _pack_slots(column_fires[start:start + 64])
-        np.bitwise_and.outer(row_words, column_words, out=both)
-        np.bitwise_count(both, out=fired)
-        counts += fired
+    rows, cols = row_fires.shape[1], column_fires.shape[1]
+    counts = out if out is not None else np.empty((rows, cols), dtype=np.int32)
+    signed_coincidences(_pack_slots(row_fires), _pack_slots(column_fires), np.ones(rows, np.int32),
+                        np.ones(cols, np.int32), counts)
     return counts
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch(shape: tuple[int, int], dtype: type) -> np.ndarray:
-    """A reusable per-thread buffer (fresh megabyte arrays cost page faults on every train)."""
-    buffers: dict[tuple[tuple[int, int], type], np.ndarray] = getattr(_SCRATCH, "buffers", None) or {}
-    _SCRATCH.buffers = buffers
-    key = (shape, dtype)
-    if key not in buffers:
-        if len(buffers) > 16:
-            buffers.clear()
-        buffers[key] = np.empty(shape, dtype=dtype)
-    return buffers[key]
 
 
 def _even_slot_split(total: int, bl: int) -> np.ndarray:
