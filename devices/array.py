@@ -12,6 +12,7 @@ is only ~16 ulps and rounding would bias long pulse runs.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping
 
 import numpy as np
@@ -83,6 +84,21 @@ def _longest_first(magnitude: np.ndarray) -> np.ndarray:
     longest = int(magnitude.max())
     key_type = np.uint8 if longest < 256 else np.uint16 if longest < 65536 else np.int64
     return np.argsort((longest - magnitude).astype(key_type), kind="stable")
+
+
+#: Noisy pulse-run updates with at least this many draws overlap drawing and applying, split
+#: into min(_PIPELINE_CHUNKS, draws // _PIPELINE_CHUNK_DRAWS) equal ranges of cells.
+_PIPELINE_MIN_DRAWS = 1 << 16
+_PIPELINE_CHUNK_DRAWS = 1 << 14
+_PIPELINE_CHUNKS = 16
+_DRAW_POOL: list[ThreadPoolExecutor] = []
+
+
+def _draw_pool() -> ThreadPoolExecutor:
+    """One helper thread per process for c2c draws (created on first use)."""
+    if not _DRAW_POOL:
+        _DRAW_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="c2c-draws"))
+    return _DRAW_POOL[0]
 
 
 class DeviceArray:
@@ -396,27 +412,49 @@ class DeviceArray:
 
     def _apply_affine_runs(self, flat_counts: np.ndarray) -> None:
         """Pulse runs of an affine law, cell by cell in one compiled loop (devices/_kernels.py),
-        with one c2c draw per pulse in cell order."""
+        with one c2c draw per pulse in cell order.
+
+        Large noisy updates run in chunks of cells: a helper thread draws the next chunk's
+        noise while this one applies the current chunk (numpy's draws and the kernel both
+        release the GIL), so on a free second core the draws cost almost nothing. The draws
+        happen in chunk order on one thread, so the result does not depend on timing.
+        """
         sigma = self.config.dw_min_std
         multiplicative = sigma > 0.0 and self.law.noise_kind == "multiplicative"
         p = self._flat_parameters
         coefficient = "s" if multiplicative else "b"
         no_std = self._scratch_flat("no_std", 0)
-        if sigma > 0.0 and self.law.noise_kind == "additive":
-            up_std, down_std = p["up_sigma_s"], p["down_sigma_s"]
-        else:
-            up_std, down_std = no_std, no_std
-        noise = no_std
-        if sigma > 0.0:
-            total = int(total_pulses(flat_counts))
-            if total == 0:
-                return
-            noise = standard_normal(self.noise_rng, total, self.dtype, out=self._scratch_flat("run_noise", total))
-        apply_affine_runs(
-            self.g.reshape(-1), flat_counts, p["up_a"], p[f"up_{coefficient}"], p["down_a"],
-            p[f"down_{coefficient}"], p["b_min"], p["b_max"], noise,
-            np.array([sigma, 1.0], dtype=self.dtype), up_std, down_std, multiplicative,
-            self._touched.reshape(-1))
+        additive = sigma > 0.0 and self.law.noise_kind == "additive"
+        scalars = np.array([sigma, 1.0], dtype=self.dtype)
+        g, touched = self.g.reshape(-1), self._touched.reshape(-1)
+
+        def apply(cells: slice, noise: np.ndarray) -> None:
+            apply_affine_runs(
+                g[cells], flat_counts[cells], p["up_a"][cells], p[f"up_{coefficient}"][cells], p["down_a"][cells],
+                p[f"down_{coefficient}"][cells], p["b_min"][cells], p["b_max"][cells], noise, scalars,
+                p["up_sigma_s"][cells] if additive else no_std, p["down_sigma_s"][cells] if additive else no_std,
+                multiplicative, touched[cells])
+
+        if sigma == 0.0:
+            apply(slice(None), no_std)
+            return
+        total = int(total_pulses(flat_counts))
+        if total == 0:
+            return
+        buffer = self._scratch_flat("run_noise", total)
+        if total < _PIPELINE_MIN_DRAWS:
+            apply(slice(None), standard_normal(self.noise_rng, total, self.dtype, out=buffer))
+            return
+        chunk_count = min(_PIPELINE_CHUNKS, total // _PIPELINE_CHUNK_DRAWS)
+        bounds = np.linspace(0, flat_counts.size, chunk_count + 1).astype(int)
+        chunks = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        offsets = np.cumsum([0] + [int(total_pulses(flat_counts[chunk])) for chunk in chunks])
+        pieces = [buffer[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        pool = _draw_pool()
+        drawn = [pool.submit(standard_normal, self.noise_rng, piece.size, self.dtype, piece) for piece in pieces]
+        for chunk, piece, future in zip(chunks, pieces, drawn):
+            future.result()
+            apply(chunk, piece)
 
     def _scratch_flat(self, name: str, size: int) -> np.ndarray:
         """A reusable 1-D buffer of at least `size` elements (its first `size` returned)."""

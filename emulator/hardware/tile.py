@@ -135,7 +135,7 @@ class Tile:
                              "must be (samples × cols) and (samples × rows)")
         slot_ps = self.costs.slot_ps
         key = self.key(cmd.array)
-        total = np.zeros(array.shape, np.int32)
+        total: np.ndarray | None = None
         with self.lock.request() as request:
             yield request
             for x, d in zip(xs, ds):
@@ -145,7 +145,8 @@ class Tile:
                     delta = -cmd.learning_rate * np.outer(d, x)
                     array.apply_delta(delta if self.dead is None else np.where(self.dead, 0.0, delta))
                     self.recorder.events += 1
-                    self._finish_write(cmd.array, start, 1, total, count=False)
+                    self._finish_write(cmd.array, start, 1, None)
+                    total = np.zeros(array.shape, np.int32) if total is None else total
                     continue
                 plan = plan_pulse_train(x, d, cmd.learning_rate, granularity, params, self.train_rng,
                                         counts_out=self._train_counts)
@@ -158,9 +159,12 @@ class Tile:
                             self.recorder.trace(key, "slot", start + slot * slot_ps, start + (slot + 1) * slot_ps,
                                                 pulses=int(pulses))
                 self._finish_write(cmd.array, start, plan.bl, plan.counts)
-                total += plan.counts
+                if total is None:
+                    total = plan.counts.copy()
+                else:
+                    total += plan.counts
             self.recorder.events += 1
-        return total
+        return total if total is not None else np.zeros(array.shape, np.int32)
 
     def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
         array = self.array(cmd.array)
@@ -213,10 +217,10 @@ class Tile:
             self.recorder.events += 2
             self._book_write(key, start, slots, pulses, "sign_pattern")
 
-    def _finish_write(self, array_name: str, start: int, slots: int, counts: np.ndarray,
-                      count: bool = True) -> None:
+    def _finish_write(self, array_name: str, start: int, slots: int, counts: np.ndarray | None) -> None:
+        """Count the pulses of a finished write (none for a floating-point update) and book it."""
         key = self.key(array_name)
-        pulses = sum(self.recorder.count_pulses(key, counts)) if count else None
+        pulses = sum(self.recorder.count_pulses(key, counts)) if counts is not None else None
         self._book_write(key, start, slots, pulses, "write")
 
     def _book_write(self, key: str, start: int, slots: int, pulses: int | None, name: str) -> None:

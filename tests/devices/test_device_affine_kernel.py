@@ -19,14 +19,17 @@ from devices._random import standard_normal
 from test_device_properties import PROPERTY_SETTINGS, SHAPE, device_configs
 
 
-def _reference_runs(array: DeviceArray, counts: np.ndarray, noise_rng: np.random.Generator) -> np.ndarray:
-    """g after the pulse runs, pulse by pulse in Python scalars of the state's dtype."""
+def _reference_runs(array: DeviceArray, counts: np.ndarray, noise_rng: np.random.Generator,
+                    noise: np.ndarray | None = None) -> np.ndarray:
+    """g after the pulse runs, pulse by pulse in Python scalars of the state's dtype
+    (consuming `noise`, or Σ|n| fresh draws from `noise_rng`)."""
     p = {name: value.reshape(-1) for name, value in array.parameters.items()}
     sigma = array.config.dw_min_std
     kind = array.law.noise_kind
     flat = counts.reshape(-1)
-    noise = (standard_normal(noise_rng, int(np.abs(flat).sum()), array.dtype) if sigma > 0.0
-             else np.zeros(0, array.dtype))
+    if noise is None:
+        noise = (standard_normal(noise_rng, int(np.abs(flat).sum()), array.dtype) if sigma > 0.0
+                 else np.zeros(0, array.dtype))
     dtype = array.dtype.type
     sigma_d, one = dtype(sigma), dtype(1.0)
     g = array.g.reshape(-1).copy()
@@ -86,3 +89,28 @@ def test_every_pulsed_cell_is_marked_for_write_noise() -> None:
     counts[1, 2], counts[3, 0] = 2, -1
     array.pulse_counts(counts)
     np.testing.assert_array_equal(array._touched, counts != 0)
+
+
+def test_large_noisy_updates_draw_chunk_by_chunk_in_cell_order() -> None:
+    """Above the pipelining threshold the draws are made chunk after chunk (equal ranges of
+    cells, overlapped with the kernel by a helper thread) and consumed in cell order: the
+    result equals the pulse-by-pulse reference fed with exactly those draws, whatever the
+    timing of the threads."""
+    from devices import SoftBoundsConfig
+    from devices.array import _PIPELINE_CHUNK_DRAWS, _PIPELINE_CHUNKS, _PIPELINE_MIN_DRAWS
+
+    shape = (200, 300)
+    counts = np.random.default_rng(5).integers(-4, 5, shape).astype(np.int32)
+    total = int(np.abs(counts).sum())
+    assert total >= _PIPELINE_MIN_DRAWS
+    array = DeviceArray(SoftBoundsConfig(dw_min_std=0.3), shape, seed=11)
+    rng = copy.deepcopy(array.noise_rng)
+    chunk_count = min(_PIPELINE_CHUNKS, total // _PIPELINE_CHUNK_DRAWS)
+    assert chunk_count > 1
+    bounds = np.linspace(0, counts.size, chunk_count + 1).astype(int)
+    flat = counts.reshape(-1)
+    noise = np.concatenate([standard_normal(rng, int(np.abs(flat[a:b]).sum()), array.dtype)
+                            for a, b in zip(bounds[:-1], bounds[1:])])
+    expected = _reference_runs(array, counts, rng, noise)
+    array.pulse_counts(counts)
+    np.testing.assert_array_equal(array.g, expected)
