@@ -17,15 +17,18 @@ from typing import Mapping
 
 import numpy as np
 
-from devices._kernels import apply_affine_runs, total_pulses
+from devices._kernels import apply_affine_pulse, apply_affine_runs, total_pulses
 from devices._random import standard_normal
 from devices.config import PulsedDeviceConfig
 from devices.response import CellParams, StepLaw, law_for, response_functions, symmetric_point
 
 SeedLike = int | np.random.SeedSequence | None
 
-#: Coefficients stored per pulse sign as up_<suffix> / down_<suffix> (and diff_<suffix>).
-_SIDED_SUFFIXES = ("a", "s", "b", "sigma_s")
+#: Per-sign coefficients (up_<suffix> / down_<suffix>) that mixed-sign numpy pulses select
+#: per cell as down + m·diff_<suffix>.
+_SIDED_SUFFIXES = ("sigma_s",)
+#: The "mask" of a tile-wide pulse of one sign (apply_affine_pulse reads the up_ arguments).
+_EVERY_CELL = np.zeros(0, dtype=bool)
 
 #: Per-cell parameters stored for every family (besides the law's own).
 _BASE_PARAMETERS = ("s_up", "s_down", "b_min", "b_max")
@@ -164,6 +167,7 @@ class DeviceArray:
         self._all_touched = True  # every cell written since the last read (cheaper than filling the mask)
         self._scratch: dict[str, np.ndarray] = {}
         self._flat_parameters = {name: value.reshape(-1) for name, value in self.parameters.items()}
+        self._sigma_and_one = np.array([config.dw_min_std, 1.0], dtype=self.dtype)  # kernel scalars
 
         lifetime = config.lifetime * (1.0 + config.lifetime_dtod * d2d_rng.standard_normal(self.shape))
         self._decay_scale = np.where(
@@ -242,8 +246,7 @@ class DeviceArray:
         """One pulse on every cell: up if direction > 0, down if < 0."""
         if direction == 0:
             return
-        self._step(self.g, self.parameters, direction > 0)
-        self._all_touched = True
+        self._pulse_every_cell(direction > 0)
 
     def pulse_signs(self, signs: np.ndarray) -> None:
         """One pulse per cell with sign +1 (up), −1 (down); 0 leaves the cell alone."""
@@ -251,8 +254,7 @@ class DeviceArray:
         if signs.shape != self.shape:
             raise ValueError(f"sign mask shape {signs.shape} != array shape {self.shape}")
         if np.all(signs != 0):
-            self._step(self.g, self.parameters, signs > 0)
-            self._all_touched = True
+            self._pulse_every_cell(signs > 0)
             return
         self.pulse_counts(np.sign(signs).astype(np.int64))
 
@@ -261,8 +263,7 @@ class DeviceArray:
         up = np.asarray(up, dtype=bool)
         if up.shape != self.shape:
             raise ValueError(f"up mask shape {up.shape} != array shape {self.shape}")
-        self._step(self.g, self.parameters, up)
-        self._all_touched = True
+        self._pulse_every_cell(up)
 
     def pulse_counts(self, counts: np.ndarray) -> None:
         """Apply signed per-cell pulse counts (n > 0: n up pulses; n < 0: |n| down pulses)."""
@@ -310,8 +311,38 @@ class DeviceArray:
             self._all_touched = True
 
     # ------------------------------------------------------------------ kernels
+    def _pulse_every_cell(self, up: bool | np.ndarray) -> None:
+        """One pulse on every cell: up or down everywhere (a bool), or up where a mask is True."""
+        if self.law.affine:
+            self._affine_pulse(up)
+        else:
+            self._step(self.g, self.parameters, up)
+        self._all_touched = True
+
+    def _affine_pulse(self, up: bool | np.ndarray) -> None:
+        """One pulse on every cell of an affine law, in one compiled pass (devices/_kernels.py)."""
+        sigma = self.config.dw_min_std
+        multiplicative = sigma > 0.0 and self.law.noise_kind == "multiplicative"
+        additive = sigma > 0.0 and self.law.noise_kind == "additive"
+        coefficient = "s" if multiplicative else "b"
+        p = self._flat_parameters
+        no_std = self._scratch_flat("no_std", 0)
+        if isinstance(up, (bool, np.bool_)):
+            mask, first, second = _EVERY_CELL, "up" if up else "down", "up" if up else "down"
+        else:
+            mask, first, second = np.ascontiguousarray(up, dtype=bool).reshape(-1), "up", "down"
+        noise = no_std
+        if sigma > 0.0:
+            noise = standard_normal(self.noise_rng, self.size, self.dtype, out=self._scratch_flat("pulse_noise", self.size))
+        apply_affine_pulse(
+            self.g.reshape(-1), mask, p[f"{first}_a"], p[f"{first}_{coefficient}"], p[f"{second}_a"],
+            p[f"{second}_{coefficient}"], p["b_min"], p["b_max"], noise, self._sigma_and_one,
+            p[f"{first}_sigma_s"] if additive else no_std, p[f"{second}_sigma_s"] if additive else no_std,
+            multiplicative)
+
     def _step(self, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool | np.ndarray) -> None:
-        """One pulse on every element of g (in place) with per-element parameters prm."""
+        """One pulse of a non-affine law on every element of g (in place), with per-element
+        parameters prm (the whole array, or the cells still pulsing in `_apply_sequential`)."""
         sigma = self.config.dw_min_std
         law = self.law
         uniform = isinstance(up, (bool, np.bool_))
@@ -335,51 +366,32 @@ class DeviceArray:
             else:
                 np.copyto(choose, up)
 
-        def pick(suffix: str, slot: str = "pick") -> np.ndarray:
+        def pick(suffix: str) -> np.ndarray:
             if choose is None:
                 return prm[f"up_{suffix}"] if up else prm[f"down_{suffix}"]
-            chosen = np.multiply(choose, prm[f"diff_{suffix}"], out=buffer(slot))
+            chosen = np.multiply(choose, prm[f"diff_{suffix}"], out=buffer("pick"))
             chosen += prm[f"down_{suffix}"]
             return chosen
 
-        if law.affine:
-            if sigma == 0.0:
-                g *= pick("b")
-                g += pick("a")
-            elif law.noise_kind == "multiplicative":
-                step = np.multiply(pick("s"), g, out=buffer("step"))
-                step += pick("a")
-                noise = standard_normal(self.noise_rng, g.shape, self.dtype, out=buffer("noise"))
+        if choose is None:
+            signed = law.delta_up(g, prm) if up else -law.delta_down(g, prm)
+        else:
+            down_step = law.delta_down(g, prm)
+            signed = choose * (law.delta_up(g, prm) + down_step) - down_step
+        if sigma > 0.0:
+            noise = standard_normal(self.noise_rng, g.shape, self.dtype)
+            if law.noise_kind == "multiplicative":
+                # Δ·(1 + σξ), as the affine path (an infinite step stays a clipped step).
                 noise *= sigma
                 noise += 1.0
-                noise *= step
-                g += noise
-            else:  # additive: s·σξ on top of the mean affine step
-                g *= pick("b")
-                g += pick("a")
-                noise = standard_normal(self.noise_rng, g.shape, self.dtype, out=buffer("noise"))
-                noise *= pick("sigma_s")
-                g += noise
-        else:
-            if choose is None:
-                signed = law.delta_up(g, prm) if up else -law.delta_down(g, prm)
+                signed = signed * noise
             else:
-                down_step = law.delta_down(g, prm)
-                signed = choose * (law.delta_up(g, prm) + down_step) - down_step
-            if sigma > 0.0:
-                noise = standard_normal(self.noise_rng, g.shape, self.dtype)
-                if law.noise_kind == "multiplicative":
-                    # Δ·(1 + σξ), as the affine path (an infinite step stays a clipped step).
-                    noise *= sigma
-                    noise += 1.0
-                    signed = signed * noise
+                if law.noise_kind == "additive":
+                    std = pick("sigma_s")
                 else:
-                    if law.noise_kind == "additive":
-                        std = pick("sigma_s")
-                    else:
-                        std = law.noise_std(signed, g, prm, True)
-                    signed = signed + std * noise
-            g += signed.astype(self.dtype, copy=False)
+                    std = law.noise_std(signed, g, prm, True)
+                signed = signed + std * noise
+        g += signed.astype(self.dtype, copy=False)
         np.minimum(g, prm["b_max"], out=g)
         np.maximum(g, prm["b_min"], out=g)
 
@@ -425,7 +437,7 @@ class DeviceArray:
         coefficient = "s" if multiplicative else "b"
         no_std = self._scratch_flat("no_std", 0)
         additive = sigma > 0.0 and self.law.noise_kind == "additive"
-        scalars = np.array([sigma, 1.0], dtype=self.dtype)
+        scalars = self._sigma_and_one
         g, touched = self.g.reshape(-1), self._touched.reshape(-1)
 
         def apply(cells: slice, noise: np.ndarray) -> None:

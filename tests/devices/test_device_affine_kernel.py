@@ -114,3 +114,26 @@ def test_large_noisy_updates_draw_chunk_by_chunk_in_cell_order() -> None:
     expected = _reference_runs(array, counts, rng, noise)
     array.pulse_counts(counts)
     np.testing.assert_array_equal(array.g, expected)
+
+
+@PROPERTY_SETTINGS
+@given(config=device_configs(), seed=st.integers(0, 1000), mask_seed=st.integers(0, 2**16),
+       how=st.sampled_from(["up", "down", "mask", "signs"]), float64=st.booleans())
+def test_tile_wide_pulse_matches_pulse_by_pulse_reference(config, seed, mask_seed, how, float64) -> None:
+    """pulse_all / pulse_up_mask / pulse_signs (every cell pulsed) run the one-pass kernel: the
+    same bits as the reference with one pulse per cell and one draw per cell in cell order."""
+    array = DeviceArray(config, SHAPE, seed=seed, dtype=np.float64 if float64 else None)
+    if not array.law.affine:
+        return
+    up = np.random.default_rng(mask_seed).random(SHAPE) < 0.5
+    if how in ("up", "down"):
+        up[...] = how == "up"
+    counts = np.where(up, 1, -1).astype(np.int32)
+    expected = _reference_runs(array, counts, copy.deepcopy(array.noise_rng))
+    if how in ("up", "down"):
+        array.pulse_all(1 if how == "up" else -1)
+    elif how == "mask":
+        array.pulse_up_mask(up)
+    else:
+        array.pulse_signs(counts)
+    np.testing.assert_array_equal(array.g, expected)
