@@ -54,3 +54,22 @@ def signed_coincidences(row_words: np.ndarray, column_words: np.ndarray, row_sig
         sign = row_sign[i]
         for j in range(cols):
             out[i, j] *= sign * column_sign[j]
+
+
+@njit(cache=True, nogil=True)
+def pack_firing_bits(uniforms: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which lines fire in each slot (uniform < probability), as bits: lines × ⌈slots/64⌉ uint64
+    words (slot t is bit t mod 64 of word t // 64), and the number of lines fired per slot."""
+    slots, lines = uniforms.shape
+    words = np.zeros((lines, (slots + 63) // 64), dtype=np.uint64)
+    fired = np.zeros(slots, dtype=np.int64)
+    for t in range(slots):
+        word = t // 64
+        shift = np.uint64(t % 64)
+        count = 0
+        for j in range(lines):
+            fire = uniforms[t, j] < probability[j]
+            words[j, word] |= np.uint64(fire) << shift
+            count += fire
+        fired[t] = count
+    return words, fired

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from emulator._kernels import signed_coincidences
+from emulator._kernels import pack_firing_bits, signed_coincidences
 
 
 class UpdateParameters(BaseModel):
@@ -95,38 +95,13 @@ def plan_pulse_train(
         slot_pulses = _even_slot_split(int(magnitude.sum()), bl)
         return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
-    row_fires = rng.random((bl, rows), dtype=np.float32) < row_probability.astype(np.float32)
-    column_fires = rng.random((bl, cols), dtype=np.float32) < column_probability.astype(np.float32)
-    slot_pulses = row_fires.sum(axis=1, dtype=np.int64) * column_fires.sum(axis=1, dtype=np.int64)
+    row_words, rows_fired = pack_firing_bits(rng.random((bl, rows), dtype=np.float32),
+                                             row_probability.astype(np.float32))
+    column_words, columns_fired = pack_firing_bits(rng.random((bl, cols), dtype=np.float32),
+                                                   column_probability.astype(np.float32))
     counts = counts_out if counts_out is not None else np.empty((rows, cols), dtype=np.int32)
-    signed_coincidences(_pack_slots(row_fires), _pack_slots(column_fires), row_sign.astype(np.int32),
-                        column_sign.astype(np.int32), counts)
-    return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
-
-
-def _pack_slots(fires: np.ndarray) -> np.ndarray:
-    """Firing bits (slots × lines, bool) packed 64 slots to a word: lines × ⌈slots/64⌉ uint64."""
-    slots, lines = fires.shape
-    words = -(-slots // 64)
-    packed = np.packbits(fires, axis=0, bitorder="little")  # ⌈slots/8⌉ × lines bytes
-    as_bytes = np.zeros((lines, 8 * words), dtype=np.uint8)
-    as_bytes[:, : packed.shape[0]] = packed.T
-    return as_bytes.view(np.uint64)
-
-
-def coincidence_counts(row_fires: np.ndarray, column_fires: np.ndarray,
-                       out: np.ndarray | None = None) -> np.ndarray:
-    """n_ij = Σ_t r_ti·c_tj: slots in which row i and column j both fired (int32, rows × cols).
-
-    Bit-packed popcount of row AND column words, 64 slots per word, in one compiled pass:
-    exact, single-threaded and cheaper than a BLAS product, whose threads stall when the
-    machine is busy.
-    """
-    rows, cols = row_fires.shape[1], column_fires.shape[1]
-    counts = out if out is not None else np.empty((rows, cols), dtype=np.int32)
-    signed_coincidences(_pack_slots(row_fires), _pack_slots(column_fires), np.ones(rows, np.int32),
-                        np.ones(cols, np.int32), counts)
-    return counts
+    signed_coincidences(row_words, column_words, row_sign.astype(np.int32), column_sign.astype(np.int32), counts)
+    return TrainPlan(counts, bl, rows_fired * columns_fired, row_probability, column_probability)
 
 
 def _even_slot_split(total: int, bl: int) -> np.ndarray:
