@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 ProgramFunction = Callable[["Controller", Any], Generator[Any, Any, Any]]
 Probe = Callable[["Hardware", Any, str, int], dict[str, float]]
 Finalizer = Callable[["Hardware", Any, Any], dict[str, Any]]
+#: tile name → (rows, cols, names of its arrays): the declared hardware a program is checked against.
+TileLayout = dict[str, tuple[int, int, frozenset[str]]]
+HardwareCheck = Callable[[Any, TileLayout], list[tuple[str, str]]]
 
 
 class HardwareMismatch(ValueError):
@@ -34,6 +37,9 @@ class ProgramEntry:
     description: str
     probe: Probe | None = None
     finalize: Finalizer | None = None
+    hardware_problems: HardwareCheck | None = None
+    """(field path, reason) for every way the declared tiles do not fit the program and its
+    parameters, so `aimc validate` reports them before anything runs."""
 
 
 PROGRAMS: dict[str, ProgramEntry] = {}

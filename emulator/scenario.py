@@ -284,6 +284,10 @@ def validate_document(document: dict[str, Any]) -> Scenario:
                                             {name: tile.model_dump() for name, tile in scenario.hardware.tiles.items()})
     else:
         problems += _reference_problems(params, scenario.hardware)
+        check = get_program(scenario.program.name).hardware_problems
+        if check is not None:
+            layout = {name: (tile.rows, tile.cols, frozenset(tile.arrays)) for name, tile in scenario.hardware.tiles.items()}
+            problems += check(params, layout)
     if problems:
         raise ScenarioError(problems)
     return scenario

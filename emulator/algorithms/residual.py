@@ -46,8 +46,9 @@ class Residual(TransferTrainer):
         self.r: ResidualParams = params
         self.estimates: list[np.ndarray] = []
 
-    def required_arrays(self) -> tuple[str, ...]:
-        return ("W", "P", "R") if self.r.reference == "analog" else ("W", "P")
+    @classmethod
+    def required_arrays(cls, params: Any) -> tuple[str, ...]:
+        return ("W", "P", "R") if params.reference == "analog" else ("W", "P")
 
     def prepare(self) -> Gen:
         yield from super().prepare()

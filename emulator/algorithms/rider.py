@@ -103,8 +103,9 @@ class ERIDER(TransferTrainer):
         self.trackers = [SymmetricPointTracker(layer.rows, layer.cols, eta) for layer in self.layers]
         self.syncs = 0
 
-    def required_arrays(self) -> tuple[str, ...]:
-        return ("W", "P", "Qt") if self.e.qtilde == "analog" else ("W", "P")
+    @classmethod
+    def required_arrays(cls, params: Any) -> tuple[str, ...]:
+        return ("W", "P", "Qt") if params.qtilde == "analog" else ("W", "P")
 
     def prepare(self) -> Gen:
         """Thresholds, Q₀ (zero or a first read of P), then program the analog Q̃ to Q₀."""

@@ -37,9 +37,9 @@ from emulator.hardware import (
     SetPhase,
     UpdateParameters,
 )
-from emulator.registry import HardwareMismatch
+from emulator.registry import HardwareMismatch, TileLayout
 from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_workload
-from emulator.workloads.base import activate, activation_derivative, append_bias
+from emulator.workloads.base import LayerSpec, activate, activation_derivative, append_bias
 
 Gen = Generator[Any, Any, Any]
 
@@ -102,6 +102,26 @@ def transfer_update_default() -> UpdateParameters:
     return UpdateParameters(desired_bl=1, update_bl_management=False, update_management=False)
 
 
+def layer_tile_problems(layers: list[LayerSpec], needed: tuple[str, ...], layout: TileLayout) -> list[tuple[str, str]]:
+    """(field path, reason) for each layer tile that is missing, misshapen or lacks an array."""
+    problems = []
+    for layer in layers:
+        path = f"hardware.tiles.{layer.name}"
+        if layer.name not in layout:
+            problems.append((path, f"tile {layer.name!r} ({layer.rows} rows × {layer.cols} cols) is missing: "
+                                   "the training workload puts layer weights on it"))
+            continue
+        rows, cols, arrays = layout[layer.name]
+        if (rows, cols) != layer.shape:
+            problems.append((path, f"tile {layer.name!r} is {rows}×{cols}, the workload needs "
+                                   f"{layer.rows}×{layer.cols} (rows = outputs, cols = inputs + bias)"))
+        for array in needed:
+            if array not in arrays:
+                problems.append((f"{path}.arrays", f"tile {layer.name!r} has no array {array!r} "
+                                                   f"(this program needs {list(needed)})"))
+    return problems
+
+
 class Trainer:
     """Mini-batch training loop over analog reads; subclasses define reads and updates."""
 
@@ -131,9 +151,10 @@ class Trainer:
         _EXPORTED[ctl.hardware] = self
 
     # ------------------------------------------------------------------ hooks
-    def required_arrays(self) -> tuple[str, ...]:
-        """Arrays every layer tile must declare."""
-        return self.arrays
+    @classmethod
+    def required_arrays(cls, params: TrainingParams) -> tuple[str, ...]:
+        """Arrays every layer tile must declare with these parameters."""
+        return cls.arrays
 
     def prepare(self) -> Gen:
         """Work before training (calibration, reference programming). Default: none."""
@@ -181,26 +202,13 @@ class Trainer:
         """Fail early, with what the scenario must declare, if a layer tile is missing or wrong."""
         if not self.uses_tiles:
             return
-        needed = self.required_arrays()
-        problems = []
-        for layer in self.layers:
-            try:
-                shape = self.ctl.tile_shape(layer.name)
-            except KeyError:
-                problems.append(f"tile {layer.name!r} ({layer.rows} rows × {layer.cols} cols) is missing")
-                continue
-            if tuple(shape) != layer.shape:
-                problems.append(f"tile {layer.name!r} is {shape[0]}×{shape[1]}, the workload needs "
-                                f"{layer.rows}×{layer.cols} (rows = outputs, cols = inputs + bias)")
-            for array in needed:
-                try:
-                    self.ctl.device_config(layer.name, array)
-                except KeyError:
-                    problems.append(f"tile {layer.name!r} has no array {array!r}")
+        layout = {name: (*tile.shape, frozenset(tile.arrays)) for name, tile in self.ctl.hardware.tiles.items()}
+        problems = layer_tile_problems(self.layers, self.required_arrays(self.params), layout)
         if problems:
+            needed = list(self.required_arrays(self.params))
             raise HardwareMismatch(
-                "hardware does not match the training workload: " + "; ".join(problems)
-                + f". Every layer tile needs arrays {list(needed)}; "
+                "hardware does not match the training workload: " + "; ".join(reason for _, reason in problems)
+                + f". Every layer tile needs arrays {needed}; "
                 "emulator.workloads.training_hardware() generates a matching hardware section.")
 
     def dw_min(self, layer: int, array: str) -> float:
@@ -479,5 +487,10 @@ def register_trainer(name: str, params_model: type[TrainingParams], trainer: typ
 
     program.__name__ = f"program_{name}"
     program.__doc__ = description
+    def hardware_problems(params: TrainingParams, layout: TileLayout) -> list[tuple[str, str]]:
+        if not trainer.uses_tiles:
+            return []
+        return layer_tile_problems(build_workload(params.workload).layers, trainer.required_arrays(params), layout)
+
     register(ProgramEntry(name=name, params_model=params_model, program=program, description=description,
-                          probe=probe_training, finalize=finalize_training))
+                          probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems))

@@ -132,6 +132,33 @@ pulses = 0
     assert "program.params.tile" in result.stderr
 
 
+def test_validate_checks_training_tiles_against_the_workload(runner, tmp_path):
+    """A training scenario whose tiles do not fit the workload fails `validate` (exit 2), with
+    the field path of every misfit, before anything runs."""
+    text = """\
+[hardware.tiles.layer0]
+rows = 32
+cols = 64
+arrays.W = { preset = "ReRamSB" }
+[program]
+name = "train_erider"
+[program.params]
+qtilde = "analog"
+[program.params.workload]
+kind = "digits"
+hidden = [32]
+"""
+    result = runner.invoke(main, ["validate", str(write(tmp_path, "s.toml", text))])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output + result.stderr
+    assert "hardware.tiles.layer0: tile 'layer0' is 32×64, the workload needs 32×65" in result.stderr
+    assert "hardware.tiles.layer0.arrays: tile 'layer0' has no array 'Qt'" in result.stderr
+    assert "hardware.tiles.layer1: tile 'layer1' (10 rows × 33 cols) is missing" in result.stderr
+    fixed = text.replace('qtilde = "analog"', 'qtilde = "digital"')
+    result = runner.invoke(main, ["validate", str(write(tmp_path, "s.toml", fixed))])
+    assert "'Qt'" not in result.stderr  # the digital Q̃ needs no array
+
+
 def test_validate_malformed_and_missing_files(runner, tmp_path):
     broken = runner.invoke(main, ["validate", str(write(tmp_path, "b.toml", "x = = 1\n"))])
     assert broken.exit_code == 2 and "b.toml" in broken.stderr and "Traceback" not in broken.output

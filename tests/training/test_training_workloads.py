@@ -80,11 +80,29 @@ def test_program_params_forbid_unknown_fields() -> None:
     assert any("tail_weightening" in path for path, _ in error.value.problems)
 
 
-def test_missing_arrays_fail_with_what_to_declare() -> None:
+def test_missing_arrays_fail_validation_with_the_field_path() -> None:
+    """`aimc validate` (validate_document) names the tile, the missing array and what to declare."""
     document = least_squares_document("train_sgd", {"epochs": 1})
     document["program"]["name"] = "train_ttv2"  # needs W and P, the tile only has W
-    with pytest.raises(ValueError, match="has no array 'P'.*training_hardware"):
-        run_document(document)
+    document["hardware"]["tiles"]["layer0"]["cols"] += 1
+    with pytest.raises(ScenarioError) as raised:
+        validate_document(document)
+    paths = dict(raised.value.problems)
+    assert "has no array 'P'" in paths["hardware.tiles.layer0.arrays"]
+    assert "the workload needs" in paths["hardware.tiles.layer0"]
+
+
+def test_a_program_on_hardware_built_in_code_still_checks_its_tiles() -> None:
+    """Hardware made without a scenario (no validation pass) fails at run start, with the hint."""
+    from devices import SoftBoundsConfig
+    from emulator.hardware import Controller, Hardware, TileSpec
+    from emulator.registry import HardwareMismatch, get_program
+
+    entry = get_program("train_ttv2")
+    params = entry.params_model.model_validate({"epochs": 1, "workload": {"kind": "least_squares"}})
+    hardware = Hardware({"layer0": TileSpec(100, 50, {"W": SoftBoundsConfig()})})  # the default 100 × 50 toy
+    with pytest.raises(HardwareMismatch, match="has no array 'P'.*training_hardware"):
+        Controller(hardware).run(lambda ctl: entry.program(ctl, params))
 
 
 def test_two_layer_teacher_student_trains_through_backward_reads() -> None:
