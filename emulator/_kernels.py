@@ -73,3 +73,36 @@ def pack_firing_bits(uniforms: np.ndarray, probability: np.ndarray) -> tuple[np.
             count += fire
         fired[t] = count
     return words, fired
+
+
+@njit(cache=True, nogil=True)
+def firing_probabilities(x: np.ndarray, d: np.ndarray, scale_a: float, scale_b: float, learning_rate_positive: bool
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-slot firing probabilities q_i = min(1, scale_a·|d_i|), p_j = min(1, scale_b·|x_j|) and
+    the pulse signs of rows and columns: a cell pulses down where x_j·d_i > 0 (ΔW = −lr·d·xᵀ)
+    when the learning rate is positive, up when it is negative."""
+    row_probability = np.empty(d.size)
+    row_sign = np.empty(d.size, dtype=np.int32)
+    for i in range(d.size):
+        row_probability[i] = min(1.0, scale_a * abs(d[i]))
+        sign = np.int32((d[i] > 0) - (d[i] < 0))
+        row_sign[i] = -sign if learning_rate_positive else sign
+    column_probability = np.empty(x.size)
+    column_sign = np.empty(x.size, dtype=np.int32)
+    for j in range(x.size):
+        column_probability[j] = min(1.0, scale_b * abs(x[j]))
+        column_sign[j] = np.int32((x[j] > 0) - (x[j] < 0))
+    return row_probability, column_probability, row_sign, column_sign
+
+
+@njit(cache=True, nogil=True)
+def stochastic_counts(row_uniforms: np.ndarray, column_uniforms: np.ndarray, row_probability: np.ndarray,
+                      column_probability: np.ndarray, row_sign: np.ndarray, column_sign: np.ndarray,
+                      out: np.ndarray) -> np.ndarray:
+    """Signed coincidence counts of one stochastic train into `out`; returns the cell pulses of
+    each slot. A line fires in slot t when its uniform (float32) is below its probability
+    (rounded to float32)."""
+    row_words, rows_fired = pack_firing_bits(row_uniforms, row_probability.astype(np.float32))
+    column_words, columns_fired = pack_firing_bits(column_uniforms, column_probability.astype(np.float32))
+    signed_coincidences(row_words, column_words, row_sign, column_sign, out)
+    return rows_fired * columns_fired

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from emulator._kernels import pack_firing_bits, signed_coincidences
+from emulator._kernels import firing_probabilities, stochastic_counts
 
 
 class UpdateParameters(BaseModel):
@@ -66,12 +66,10 @@ def plan_pulse_train(
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     d = np.asarray(d, dtype=np.float64).reshape(-1)
     rows, cols = d.size, x.size
-    x_max = float(np.max(np.abs(x))) if cols else 0.0
-    d_max = float(np.max(np.abs(d))) if rows else 0.0
-    empty = TrainPlan(np.zeros((rows, cols), np.int32), 0, np.zeros(0, np.int64),
-                      np.zeros(rows), np.zeros(cols))
+    x_max = float(np.abs(x).max()) if cols else 0.0
+    d_max = float(np.abs(d).max()) if rows else 0.0
     if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
-        return empty
+        return TrainPlan(np.zeros((rows, cols), np.int32), 0, np.zeros(0, np.int64), np.zeros(rows), np.zeros(cols))
     lr = abs(learning_rate)
     k = lr * x_max * d_max / granularity
     if params.update_bl_management:
@@ -83,11 +81,8 @@ def plan_pulse_train(
         d_max_managed = d_max * params.desired_bl / k if k > params.desired_bl else d_max
         scale_a *= math.sqrt(x_max / d_max_managed)
         scale_b *= math.sqrt(d_max_managed / x_max)
-    column_probability = np.minimum(1.0, scale_b * np.abs(x))
-    row_probability = np.minimum(1.0, scale_a * np.abs(d))
-    # ΔW = −lr·d·xᵀ: a positive product asks for a decrease (down pulse).
-    row_sign = -np.sign(d) if learning_rate > 0 else np.sign(d)
-    column_sign = np.sign(x)
+    row_probability, column_probability, row_sign, column_sign = firing_probabilities(
+        x, d, scale_a, scale_b, learning_rate > 0)
 
     if params.pulse_type == "mean_count":
         magnitude = np.rint(bl * np.outer(row_probability, column_probability))
@@ -95,13 +90,12 @@ def plan_pulse_train(
         slot_pulses = _even_slot_split(int(magnitude.sum()), bl)
         return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
-    row_words, rows_fired = pack_firing_bits(rng.random((bl, rows), dtype=np.float32),
-                                             row_probability.astype(np.float32))
-    column_words, columns_fired = pack_firing_bits(rng.random((bl, cols), dtype=np.float32),
-                                                   column_probability.astype(np.float32))
     counts = counts_out if counts_out is not None else np.empty((rows, cols), dtype=np.int32)
-    signed_coincidences(row_words, column_words, row_sign.astype(np.int32), column_sign.astype(np.int32), counts)
-    return TrainPlan(counts, bl, rows_fired * columns_fired, row_probability, column_probability)
+    row_uniforms = rng.random((bl, rows), dtype=np.float32)
+    column_uniforms = rng.random((bl, cols), dtype=np.float32)
+    slot_pulses = stochastic_counts(row_uniforms, column_uniforms, row_probability, column_probability,
+                                    row_sign, column_sign, counts)
+    return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
 
 def _even_slot_split(total: int, bl: int) -> np.ndarray:
