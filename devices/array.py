@@ -168,6 +168,10 @@ class DeviceArray:
         self._scratch: dict[str, np.ndarray] = {}
         self._flat_parameters = {name: value.reshape(-1) for name, value in self.parameters.items()}
         self._sigma_and_one = np.array([config.dw_min_std, 1.0], dtype=self.dtype)  # kernel scalars
+        self._no_noise = np.zeros(0, dtype=self.dtype)
+        self._multiplicative = config.dw_min_std > 0.0 and self.law.noise_kind == "multiplicative"
+        if self.law.affine:
+            self._kernel_arrays = self._affine_kernel_arrays()
 
         lifetime = config.lifetime * (1.0 + config.lifetime_dtod * d2d_rng.standard_normal(self.shape))
         self._decay_scale = np.where(
@@ -321,24 +325,18 @@ class DeviceArray:
 
     def _affine_pulse(self, up: bool | np.ndarray) -> None:
         """One pulse on every cell of an affine law, in one compiled pass (devices/_kernels.py)."""
-        sigma = self.config.dw_min_std
-        multiplicative = sigma > 0.0 and self.law.noise_kind == "multiplicative"
-        additive = sigma > 0.0 and self.law.noise_kind == "additive"
-        coefficient = "s" if multiplicative else "b"
-        p = self._flat_parameters
-        no_std = self._scratch_flat("no_std", 0)
+        up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = self._kernel_arrays
         if isinstance(up, (bool, np.bool_)):
-            mask, first, second = _EVERY_CELL, "up" if up else "down", "up" if up else "down"
+            mask = _EVERY_CELL  # the kernel reads the up_ arguments: pass the chosen side there
+            if not up:
+                up_a, up_c, up_std = down_a, down_c, down_std
         else:
-            mask, first, second = np.ascontiguousarray(up, dtype=bool).reshape(-1), "up", "down"
-        noise = no_std
-        if sigma > 0.0:
+            mask = np.ascontiguousarray(up, dtype=bool).reshape(-1)
+        noise = self._no_noise
+        if self.config.dw_min_std > 0.0:
             noise = standard_normal(self.noise_rng, self.size, self.dtype, out=self._scratch_flat("pulse_noise", self.size))
-        apply_affine_pulse(
-            self.g.reshape(-1), mask, p[f"{first}_a"], p[f"{first}_{coefficient}"], p[f"{second}_a"],
-            p[f"{second}_{coefficient}"], p["b_min"], p["b_max"], noise, self._sigma_and_one,
-            p[f"{first}_sigma_s"] if additive else no_std, p[f"{second}_sigma_s"] if additive else no_std,
-            multiplicative)
+        apply_affine_pulse(self.g.reshape(-1), mask, up_a, up_c, down_a, down_c, b_min, b_max, noise,
+                           self._sigma_and_one, up_std, down_std, self._multiplicative)
 
     def _step(self, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool | np.ndarray) -> None:
         """One pulse of a non-affine law on every element of g (in place), with per-element
@@ -422,6 +420,18 @@ class DeviceArray:
             self._step(values[:m], prefix, up)
         g_flat[order] = values
 
+    def _affine_kernel_arrays(self) -> tuple[np.ndarray, ...]:
+        """Flat per-cell arrays the compiled affine kernels take, in their order: up offset,
+        up coefficient, down offset, down coefficient, b_min, b_max, up and down noise std
+        (empty unless the noise is additive). The coefficient is the slope s with
+        multiplicative noise, the factor b = 1 + s otherwise (see devices/_kernels.py)."""
+        p = self._flat_parameters
+        coefficient = "s" if self._multiplicative else "b"
+        additive = self.config.dw_min_std > 0.0 and self.law.noise_kind == "additive"
+        no_std = np.zeros(0, dtype=self.dtype)
+        return (p["up_a"], p[f"up_{coefficient}"], p["down_a"], p[f"down_{coefficient}"], p["b_min"], p["b_max"],
+                p["up_sigma_s"] if additive else no_std, p["down_sigma_s"] if additive else no_std)
+
     def _apply_affine_runs(self, flat_counts: np.ndarray) -> None:
         """Pulse runs of an affine law, cell by cell in one compiled loop (devices/_kernels.py),
         with one c2c draw per pulse in cell order.
@@ -431,31 +441,20 @@ class DeviceArray:
         release the GIL), so on a free second core the draws cost almost nothing. The draws
         happen in chunk order on one thread, so the result does not depend on timing.
         """
-        sigma = self.config.dw_min_std
-        multiplicative = sigma > 0.0 and self.law.noise_kind == "multiplicative"
-        p = self._flat_parameters
-        coefficient = "s" if multiplicative else "b"
-        no_std = self._scratch_flat("no_std", 0)
-        additive = sigma > 0.0 and self.law.noise_kind == "additive"
-        scalars = self._sigma_and_one
+        up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = self._kernel_arrays
         g, touched = self.g.reshape(-1), self._touched.reshape(-1)
-
-        def apply(cells: slice, noise: np.ndarray) -> None:
-            apply_affine_runs(
-                g[cells], flat_counts[cells], p["up_a"][cells], p[f"up_{coefficient}"][cells], p["down_a"][cells],
-                p[f"down_{coefficient}"][cells], p["b_min"][cells], p["b_max"][cells], noise, scalars,
-                p["up_sigma_s"][cells] if additive else no_std, p["down_sigma_s"][cells] if additive else no_std,
-                multiplicative, touched[cells])
-
-        if sigma == 0.0:
-            apply(slice(None), no_std)
+        if self.config.dw_min_std == 0.0:
+            apply_affine_runs(g, flat_counts, up_a, up_c, down_a, down_c, b_min, b_max, self._no_noise,
+                              self._sigma_and_one, up_std, down_std, self._multiplicative, touched)
             return
         total = int(total_pulses(flat_counts))
         if total == 0:
             return
         buffer = self._scratch_flat("run_noise", total)
         if total < _PIPELINE_MIN_DRAWS:
-            apply(slice(None), standard_normal(self.noise_rng, total, self.dtype, out=buffer))
+            noise = standard_normal(self.noise_rng, total, self.dtype, out=buffer)
+            apply_affine_runs(g, flat_counts, up_a, up_c, down_a, down_c, b_min, b_max, noise,
+                              self._sigma_and_one, up_std, down_std, self._multiplicative, touched)
             return
         chunk_count = min(_PIPELINE_CHUNKS, total // _PIPELINE_CHUNK_DRAWS)
         bounds = np.linspace(0, flat_counts.size, chunk_count + 1).astype(int)
@@ -464,9 +463,13 @@ class DeviceArray:
         pieces = [buffer[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
         pool = _draw_pool()
         drawn = [pool.submit(standard_normal, self.noise_rng, piece.size, self.dtype, piece) for piece in pieces]
-        for chunk, piece, future in zip(chunks, pieces, drawn):
+        additive = up_std.size > 0
+        for cells, piece, future in zip(chunks, pieces, drawn):
             future.result()
-            apply(chunk, piece)
+            apply_affine_runs(g[cells], flat_counts[cells], up_a[cells], up_c[cells], down_a[cells], down_c[cells],
+                              b_min[cells], b_max[cells], piece, self._sigma_and_one,
+                              up_std[cells] if additive else up_std, down_std[cells] if additive else down_std,
+                              self._multiplicative, touched[cells])
 
     def _scratch_flat(self, name: str, size: int) -> np.ndarray:
         """A reusable 1-D buffer of at least `size` elements (its first `size` returned)."""
