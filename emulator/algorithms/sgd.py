@@ -24,7 +24,7 @@ class AnalogSGD(Trainer):
                     for layer, x, d in zip(self.layers, inputs, deltas)]
         results = yield Parallel(commands)
         for layer, counts in zip(self.layers, results):
-            self.count(layer.name, "W", counts, overlapping=inputs[0].shape[0] > 1)
+            self.count(layer.name, "W", counts)
 
 
 class DigitalSGDParams(TrainingParams):

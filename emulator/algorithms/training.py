@@ -140,7 +140,6 @@ class Trainer:
         self.samples = 0
         self.epoch = 0
         self.commanded: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(2, np.int64))
-        self.net_only: set[str] = set()
         self.losses: list[float] = []
         self.history: dict[str, list[float]] = defaultdict(list)
         self.target_step: int | None = None
@@ -185,18 +184,16 @@ class Trainer:
             self.phase = phase
             yield SetPhase(phase)
 
-    def count(self, tile: str, array: str, counts: np.ndarray, overlapping: bool = False) -> None:
-        """Book the pulses a write command reported, by array and phase (cross-check with the recorder).
-
-        A batched `PulseTrain` reports the per-cell *sum* of its samples' signed counts, so when
-        samples may hit the same cell with opposite signs (`overlapping`, e.g. a mini-batch of
-        gradient trains) only up − down is exact; such keys are flagged `net_only`.
-        """
+    def count(self, tile: str, array: str, counts: np.ndarray) -> None:
+        """Book the pulses a write command reported, by array and phase (cross-check with the
+        recorder). A `PulseTrain` result carries its exact up and down totals; a batch's per-cell
+        sum alone would cancel opposite-sign samples on one cell."""
         key = f"{tile}/{array}|{self.phase}"
-        c = np.asarray(counts)
-        self.commanded[key] += (int(np.maximum(c, 0).sum()), int(np.maximum(-c, 0).sum()))
-        if overlapping:
-            self.net_only.add(key)
+        up, down = getattr(counts, "up_pulses", None), getattr(counts, "down_pulses", None)
+        if up is None or down is None:
+            c = np.asarray(counts)
+            up, down = int(np.maximum(c, 0).sum()), int(np.maximum(-c, 0).sum())
+        self.commanded[key] += (up, down)
 
     def check_hardware(self) -> None:
         """Fail early, with what the scenario must declare, if a layer tile is missing or wrong."""
@@ -397,7 +394,7 @@ class Trainer:
             result["target_reached"] = self.target_step is not None
             result["target_reached_step"] = self.target_step if self.target_step is not None else -1
             result["target_reached_samples"] = self.target_samples if self.target_samples is not None else -1
-        result["commanded_pulses"] = {key: {"up": int(v[0]), "down": int(v[1]), "net_only": key in self.net_only}
+        result["commanded_pulses"] = {key: {"up": int(v[0]), "down": int(v[1])}
                                       for key, v in sorted(self.commanded.items())}
         result["history"] = {key: list(values) for key, values in self.history.items()}
         return result

@@ -185,7 +185,7 @@ class TransferTrainer(Trainer):
             yield Digital(sum(x.size + d.size for x, d in zip(inputs, deltas)), "gradient_scaling")
         results = yield Parallel(commands)
         for layer, counts in zip(self.layers, results):
-            self.count(layer.name, "P", counts, overlapping=inputs[0].shape[0] > 1)
+            self.count(layer.name, "P", counts)
         yield from self.set_phase("transfer")
         for index in range(len(self.layers)):
             yield from self.transfer(index, inputs[index].shape[0])

@@ -11,6 +11,7 @@ from emulator.hardware.commands import (
     SetPhase,
     SignPattern,
     Wait,
+    WrittenCounts,
 )
 from emulator.hardware.controller import Controller, Program, ProgramAndVerify
 from emulator.hardware.costs import COST_MODELS, HardwareCosts, get_cost_model, ns_to_ps
@@ -23,5 +24,5 @@ __all__ = [
     "ADCPool", "COST_MODELS", "Command", "Controller", "Digital", "Hardware", "HardwareCosts",
     "IOParameters", "Parallel", "Program", "ProgramAndVerify", "PulseCounts", "PulseTrain", "Read",
     "ReadCells", "ReadResult", "SetPhase", "SignPattern", "Tile", "TileSpec", "TrainPlan",
-    "UpdateParameters", "Wait", "analog_mvm", "get_cost_model", "ns_to_ps", "plan_pulse_train",
+    "UpdateParameters", "Wait", "WrittenCounts", "analog_mvm", "get_cost_model", "ns_to_ps", "plan_pulse_train",
 ]

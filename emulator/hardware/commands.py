@@ -14,11 +14,31 @@ import numpy as np
 from emulator.hardware.pulse_trains import UpdateParameters
 
 
+class WrittenCounts(np.ndarray):
+    """Signed per-cell pulse counts a write applied (int32, rows × cols; for a batch of samples,
+    their per-cell sum), carrying the exact numbers of up and down pulses fired: in a batch,
+    opposite-sign samples on one cell cancel in the sum but were all fired and paid for."""
+
+    up_pulses: int | None
+    down_pulses: int | None
+
+    @classmethod
+    def of(cls, counts: np.ndarray, up_pulses: int, down_pulses: int) -> "WrittenCounts":
+        result = np.asarray(counts).view(cls)
+        result.up_pulses, result.down_pulses = int(up_pulses), int(down_pulses)
+        return result
+
+    def __array_finalize__(self, obj: object) -> None:
+        # Arrays derived from a result (slices, arithmetic) are plain counts: no totals.
+        self.up_pulses = self.down_pulses = None
+
+
 @dataclass
 class PulseTrain:
     """Stochastic coincidence update ΔW = −learning_rate·d·xᵀ on one array (SPEC §2.1).
 
-    Result: the signed per-cell counts that were applied (int32, rows × cols).
+    Result: `WrittenCounts`, the signed per-cell counts that were applied (int32, rows × cols;
+    summed over the samples of a batch) with the exact up and down pulse totals.
     """
 
     tile: str

@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from devices import DeviceArray
-from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SignPattern
+from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SignPattern, WrittenCounts
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
@@ -122,8 +122,8 @@ class Tile:
         """One stochastic update per sample (rows of x and d), applied one after another.
 
         The tile is held for BL slots per sample; each sample's train is one timeout (its
-        slots are traced individually when tracing is on). Returns the signed counts of a
-        single-sample command, or their per-cell sum for a batch.
+        slots are traced individually when tracing is on). Returns `WrittenCounts`: the signed
+        counts (their per-cell sum for a batch) with the exact up and down totals.
         """
         array = self.array(cmd.array)
         params = cmd.update or self.update
@@ -136,6 +136,7 @@ class Tile:
         slot_ps = self.costs.slot_ps
         key = self.key(cmd.array)
         total: np.ndarray | None = None
+        fired = np.zeros(2, dtype=np.int64)  # up, down over every sample
         with self.lock.request() as request:
             yield request
             for x, d in zip(xs, ds):
@@ -158,13 +159,13 @@ class Tile:
                         for slot, pulses in enumerate(plan.slot_pulses):
                             self.recorder.trace(key, "slot", start + slot * slot_ps, start + (slot + 1) * slot_ps,
                                                 pulses=int(pulses))
-                self._finish_write(cmd.array, start, plan.bl, plan.counts)
+                fired += self._finish_write(cmd.array, start, plan.bl, plan.counts)
                 if total is None:
                     total = plan.counts.copy()
                 else:
                     total += plan.counts
             self.recorder.events += 1
-        return total if total is not None else np.zeros(array.shape, np.int32)
+        return WrittenCounts.of(total if total is not None else np.zeros(array.shape, np.int32), *fired)
 
     def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
         array = self.array(cmd.array)
@@ -217,11 +218,13 @@ class Tile:
             self.recorder.events += 2
             self._book_write(key, start, slots, pulses, "sign_pattern")
 
-    def _finish_write(self, array_name: str, start: int, slots: int, counts: np.ndarray | None) -> None:
-        """Count the pulses of a finished write (none for a floating-point update) and book it."""
+    def _finish_write(self, array_name: str, start: int, slots: int, counts: np.ndarray | None) -> tuple[int, int]:
+        """Count the pulses of a finished write (none for a floating-point update) and book it;
+        returns the (up, down) pulses fired."""
         key = self.key(array_name)
-        pulses = sum(self.recorder.count_pulses(key, counts)) if counts is not None else None
-        self._book_write(key, start, slots, pulses, "write")
+        fired = self.recorder.count_pulses(key, counts) if counts is not None else (0, 0)
+        self._book_write(key, start, slots, sum(fired) if counts is not None else None, "write")
+        return fired
 
     def _book_write(self, key: str, start: int, slots: int, pulses: int | None, name: str) -> None:
         """Energy, slots, busy time and trace of a finished write (pulses already counted;

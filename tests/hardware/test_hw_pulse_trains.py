@@ -305,3 +305,24 @@ def test_batched_train_returns_per_cell_sum_and_counts_each_sample():
     up, down = hardware.recorder.arrays["t0/W"].totals()
     assert up + down == sum(int(np.abs(plan.counts).sum()) for plan in singles)
     assert hardware.recorder.slots["t0/W"] == sum(plan.bl for plan in singles)
+
+
+def test_batched_train_result_carries_the_exact_up_and_down_totals():
+    """Opposite-sign samples cancel in the per-cell sum, but the totals the result carries are
+    the pulses fired, equal to the recorder's."""
+    from emulator.hardware import Controller, Hardware, PulseTrain, TileSpec
+    from devices import ConstantStepConfig
+
+    hardware = Hardware({"t": TileSpec(4, 5, {"W": ConstantStepConfig(dw_min=0.01)})}, seed=1)
+    x = np.ones((2, 5))
+    d = np.stack([np.full(4, 1.0), np.full(4, -1.0)])  # the two samples push every cell both ways
+
+    def program(ctl):
+        return (yield PulseTrain("t", "W", x, d, 0.05))
+
+    result = Controller(hardware).run(program)
+    up, down = hardware.recorder.arrays["t/W"].totals()
+    assert (result.up_pulses, result.down_pulses) == (up, down)
+    assert up > 0 and down > 0
+    assert int(np.maximum(result, 0).sum()) < up  # the per-cell sum alone would undercount
+    assert (result[:2] * 1).up_pulses is None  # derived arrays carry no totals

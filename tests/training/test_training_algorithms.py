@@ -89,12 +89,8 @@ def test_pulses_by_phase_add_up_and_match_what_the_program_commanded(program: st
     for key, booked in run.summary["result"]["commanded_pulses"].items():
         array, phase = key.split("|")
         recorded = hardware["pulses"][array]["by_phase"][phase]
-        # Batched gradient trains report per-cell sums of signed counts: only up − down is exact.
-        assert booked["net_only"] == (batch_size > 1 and phase == "training"), key
-        if booked["net_only"]:
-            assert booked["up"] - booked["down"] == recorded["up"] - recorded["down"], key
-        else:
-            assert (booked["up"], booked["down"]) == (recorded["up"], recorded["down"]), key
+        # Exact for batches too: a batched train's result carries its up and down totals.
+        assert (booked["up"], booked["down"]) == (recorded["up"], recorded["down"]), key
     if program == "train_residual":
         cells = 4 * 10
         calibration = hardware["pulses"]["layer0/P"]["by_phase"]["calibration"]
