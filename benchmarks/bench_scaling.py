@@ -2,9 +2,7 @@
 
 All through the emulator (`Controller.run`, events and counters included), float32 SoftBounds:
 - tile size: tile-wide cyclic pulses (σ = 0 and σ = 0.3) and BL-31 `PulseTrain`s (σ = 0.3, BL fixed,
-  x and d uniform with k = 12, so ≈3 pulses per cell per train at every size; once more with the
-  BLAS pool limited to one thread, since the coincidence GEMM's OpenBLAS threads stall under load) on
-  128² … 1024²; wall per operation vs cells, exponent of a log-log fit (target 0.9–1.1), and wall per
+  x and d uniform with k = 12, so ≈3 pulses per cell per train at every size) on 128² … 1024²; wall per operation vs cells, exponent of a log-log fit (target 0.9–1.1), and wall per
   cell-pulse vs cells per event (its exponent should be ≈ 0: time per cell-pulse independent of how
   many cells one event moves). The fit over 256²…1024² is given beside the full range, and the
   bare numpy kernel of the same law (see bench_pulse.py) is fitted beside the emulator: where both
@@ -26,10 +24,6 @@ from _common import (
 )
 from bench_pulse import BareKernel
 
-try:  # a dependency of scikit-learn, so normally present
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
 from emulator.hardware import Parallel, PulseTrain, SignPattern, UpdateParameters
 
 SECTION = "scaling"
@@ -101,12 +95,7 @@ def _bare_timer(kernels: list[BareKernel], sigma: float, pulses: int):
     return timed
 
 
-def size_sweep(kind: str, sigma: float, repeats: int, seconds: float, blas_one_thread: bool = False) -> list[Row]:
-    if blas_one_thread:
-        if threadpool_limits is None:
-            return []
-        with threadpool_limits(1, user_api="blas"):
-            return size_sweep(kind, sigma, repeats, seconds)
+def size_sweep(kind: str, sigma: float, repeats: int, seconds: float) -> list[Row]:
     per_op: list[float] = []
     bare: list[float] = []
     cells: list[int] = []
@@ -221,10 +210,6 @@ def run(quick: bool = False) -> list[Row]:
     rows += size_sweep("pulse", 0.0, repeats, seconds)
     rows += size_sweep("pulse", 0.3, repeats, seconds)
     rows += size_sweep("train", 0.3, repeats, seconds)
-    one_thread = size_sweep("train", 0.3, repeats, seconds, blas_one_thread=True)
-    for r in one_thread:
-        r.case += ", BLAS 1 thread"
-    rows += one_thread
     rows += tiles_sweep(0.0, repeats, tile_steps)
     rows += tiles_sweep(0.3, repeats, max(20, tile_steps // 5))
     rows += pulses_sweep(repeats, pulse_counts)

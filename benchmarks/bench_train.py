@@ -1,7 +1,7 @@
 """Stochastic pulse-train update (BL 31) and a 512×512 training step, in samples/s and cells/s.
 
 Pulse train (512², SoftBounds, c2c σ = 0.3 and σ = 0):
-- plan:     `plan_pulse_train` (row/column firing draws, coincidence counts by one BLAS call);
+- plan:     `plan_pulse_train` (row/column firing draws, signed coincidence counts by popcount);
 - apply:    `DeviceArray.pulse_counts(plan.counts)` (the device applying the coincidences);
 - emulator: a `PulseTrain` command through `Controller.run` (plan + apply + events + counters).
 x ~ U(−1, 1), d ~ N(0, 1), learning rate chosen so that k = lr·max|x|·max|d|/dw_min = 31: the
@@ -28,10 +28,6 @@ from _common import (
 )
 from emulator.hardware import PulseTrain, Read, UpdateParameters, plan_pulse_train
 
-try:  # a dependency of scikit-learn, so normally present
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover
-    threadpool_limits = None
 
 SECTION_TRAIN = "pulse train BL31"
 SECTION_STEP = "training step"
@@ -88,13 +84,7 @@ def pulse_train(sigma: float, repeats: int, samples: int) -> list[Row]:
         ctl.run(program)
         return (time.perf_counter() - t) / samples
 
-    def plan_one_thread() -> float:
-        with threadpool_limits(1, user_api="blas"):
-            return plan()
-
     cases = {"plan": plan, "apply": apply, "emulator": emulator}
-    if threadpool_limits is not None:
-        cases["plan_1thread"] = plan_one_thread
     timings = interleaved(cases, repeats=repeats, warmup=1)
     cells = array.size
     p, a, e = timings["plan"].median, timings["apply"].median, timings["emulator"].median
@@ -113,11 +103,6 @@ def pulse_train(sigma: float, repeats: int, samples: int) -> list[Row]:
             f"{fmt_rate(cells / e, 'cells/s')}; plan+apply {fmt_time(p + a)}", fmt_ratio(e / (p + a)), "", None,
             note=f"ratio: emulator / (plan + apply); best {fmt_time(timings['emulator'].best)}"),
     ]
-    if "plan_1thread" in timings:
-        p1 = timings["plan_1thread"].median
-        out.insert(1, row(SECTION_TRAIN, case + " plan, BLAS 1 thread", f"{fmt_time(p1)}/sample",
-                          f"plan {fmt_time(p)} (BLAS default threads)", fmt_ratio(p1 / p), "", None,
-                          note=f"threadpoolctl limit; spread {timings['plan_1thread'].spread:.0%}"))
     return out
 
 
