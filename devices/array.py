@@ -12,6 +12,7 @@ is only ~16 ulps and rounding would bias long pulse runs.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping
 
@@ -89,19 +90,37 @@ def _longest_first(magnitude: np.ndarray) -> np.ndarray:
     return np.argsort((longest - magnitude).astype(key_type), kind="stable")
 
 
-#: Noisy pulse-run updates with at least this many draws overlap drawing and applying, split
-#: into min(_PIPELINE_CHUNKS, draws // _PIPELINE_CHUNK_DRAWS) equal ranges of cells.
-_PIPELINE_MIN_DRAWS = 1 << 16
-_PIPELINE_CHUNK_DRAWS = 1 << 14
-_PIPELINE_CHUNKS = 16
-_DRAW_POOL: list[ThreadPoolExecutor] = []
+#: Pulse-run updates of at least this many pulses are split into min(_MAX_CHUNKS, pulses //
+#: _CHUNK_PULSES) equal ranges of cells, shared with a helper thread (which also draws the noise).
+_PARALLEL_MIN_PULSES = 1 << 16
+_CHUNK_PULSES = 1 << 14
+_MAX_CHUNKS = 16
+_HELPER_POOL: list[ThreadPoolExecutor] = []
 
 
-def _draw_pool() -> ThreadPoolExecutor:
-    """One helper thread per process for c2c draws (created on first use)."""
-    if not _DRAW_POOL:
-        _DRAW_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="c2c-draws"))
-    return _DRAW_POOL[0]
+class _ChunkClaims:
+    """Chunks 0..n−1 handed out once each, from the front (this thread) or the back (helper)."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._front, self._back = 0, count - 1
+
+    def take(self, from_back: bool) -> int | None:
+        with self._lock:
+            if self._front > self._back:
+                return None
+            if from_back:
+                self._back -= 1
+                return self._back + 1
+            self._front += 1
+            return self._front - 1
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    """One helper thread per process for c2c draws and pulse runs (created on first use)."""
+    if not _HELPER_POOL:
+        _HELPER_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-runs"))
+    return _HELPER_POOL[0]
 
 
 class DeviceArray:
@@ -436,40 +455,56 @@ class DeviceArray:
         """Pulse runs of an affine law, cell by cell in one compiled loop (devices/_kernels.py),
         with one c2c draw per pulse in cell order.
 
-        Large noisy updates run in chunks of cells: a helper thread draws the next chunk's
-        noise while this one applies the current chunk (numpy's draws and the kernel both
-        release the GIL), so on a free second core the draws cost almost nothing. The draws
-        happen in chunk order on one thread, so the result does not depend on timing.
+        Large updates run in chunks of cells: a helper thread draws every chunk's noise, in
+        chunk order, while this one applies the chunks from the front; once the draws are done
+        (at once when noise-free) the helper applies chunks from the back. numpy's draws and the
+        kernel release the GIL, so both cores work. Each chunk's draws are fixed by the chunk
+        order and chunks touch disjoint cells, so the result does not depend on timing.
         """
         up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = self._kernel_arrays
         g, touched = self.g.reshape(-1), self._touched.reshape(-1)
-        if self.config.dw_min_std == 0.0:
-            apply_affine_runs(g, flat_counts, up_a, up_c, down_a, down_c, b_min, b_max, self._no_noise,
-                              self._sigma_and_one, up_std, down_std, self._multiplicative, touched)
-            return
+        noisy = self.config.dw_min_std > 0.0
         total = int(total_pulses(flat_counts))
         if total == 0:
             return
-        buffer = self._scratch_flat("run_noise", total)
-        if total < _PIPELINE_MIN_DRAWS:
-            noise = standard_normal(self.noise_rng, total, self.dtype, out=buffer)
+        buffer = self._scratch_flat("run_noise", total if noisy else 0)
+        if total < _PARALLEL_MIN_PULSES:
+            noise = standard_normal(self.noise_rng, total, self.dtype, out=buffer) if noisy else self._no_noise
             apply_affine_runs(g, flat_counts, up_a, up_c, down_a, down_c, b_min, b_max, noise,
                               self._sigma_and_one, up_std, down_std, self._multiplicative, touched)
             return
-        chunk_count = min(_PIPELINE_CHUNKS, total // _PIPELINE_CHUNK_DRAWS)
+        chunk_count = min(_MAX_CHUNKS, total // _CHUNK_PULSES)
         bounds = np.linspace(0, flat_counts.size, chunk_count + 1).astype(int)
         chunks = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-        offsets = np.cumsum([0] + [int(total_pulses(flat_counts[chunk])) for chunk in chunks])
-        pieces = [buffer[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        pool = _draw_pool()
-        drawn = [pool.submit(standard_normal, self.noise_rng, piece.size, self.dtype, piece) for piece in pieces]
+        if noisy:
+            offsets = np.cumsum([0] + [int(total_pulses(flat_counts[chunk])) for chunk in chunks])
+            pieces = [buffer[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        else:
+            pieces = [self._no_noise] * len(chunks)
         additive = up_std.size > 0
-        for cells, piece, future in zip(chunks, pieces, drawn):
-            future.result()
+
+        def apply(index: int) -> None:
+            cells, piece = chunks[index], pieces[index]
             apply_affine_runs(g[cells], flat_counts[cells], up_a[cells], up_c[cells], down_a[cells], down_c[cells],
                               b_min[cells], b_max[cells], piece, self._sigma_and_one,
                               up_std[cells] if additive else up_std, down_std[cells] if additive else down_std,
                               self._multiplicative, touched[cells])
+
+        claims = _ChunkClaims(len(chunks))
+
+        def apply_from_the_back() -> None:
+            while (index := claims.take(from_back=True)) is not None:
+                apply(index)
+
+        pool = _helper_pool()
+        drawn = [pool.submit(standard_normal, self.noise_rng, piece.size, self.dtype, piece)
+                 for piece in pieces] if noisy else []
+        helper = pool.submit(apply_from_the_back)  # after every draw: the pool runs its queue in order
+        while (index := claims.take(from_back=False)) is not None:
+            if noisy:
+                drawn[index].result()
+            apply(index)
+        helper.result()
 
     def _scratch_flat(self, name: str, size: int) -> np.ndarray:
         """A reusable 1-D buffer of at least `size` elements (its first `size` returned)."""

@@ -97,15 +97,15 @@ def test_large_noisy_updates_draw_chunk_by_chunk_in_cell_order() -> None:
     result equals the pulse-by-pulse reference fed with exactly those draws, whatever the
     timing of the threads."""
     from devices import SoftBoundsConfig
-    from devices.array import _PIPELINE_CHUNK_DRAWS, _PIPELINE_CHUNKS, _PIPELINE_MIN_DRAWS
+    from devices.array import _CHUNK_PULSES, _MAX_CHUNKS, _PARALLEL_MIN_PULSES
 
     shape = (200, 300)
     counts = np.random.default_rng(5).integers(-4, 5, shape).astype(np.int32)
     total = int(np.abs(counts).sum())
-    assert total >= _PIPELINE_MIN_DRAWS
+    assert total >= _PARALLEL_MIN_PULSES
     array = DeviceArray(SoftBoundsConfig(dw_min_std=0.3), shape, seed=11)
     rng = copy.deepcopy(array.noise_rng)
-    chunk_count = min(_PIPELINE_CHUNKS, total // _PIPELINE_CHUNK_DRAWS)
+    chunk_count = min(_MAX_CHUNKS, total // _CHUNK_PULSES)
     assert chunk_count > 1
     bounds = np.linspace(0, counts.size, chunk_count + 1).astype(int)
     flat = counts.reshape(-1)
@@ -137,3 +137,22 @@ def test_tile_wide_pulse_matches_pulse_by_pulse_reference(config, seed, mask_see
     else:
         array.pulse_signs(counts)
     np.testing.assert_array_equal(array.g, expected)
+
+
+def test_large_noise_free_runs_shared_between_threads_equal_single_pulses() -> None:
+    """Above the threshold the chunks are applied by two threads; noise-free, the result is
+    still bit for bit that of the same number of tile-wide pulses."""
+    from devices import SoftBoundsConfig
+    from devices.array import _PARALLEL_MIN_PULSES
+
+    shape = (200, 300)
+    config = SoftBoundsConfig(dw_min_std=0.0)
+    batched = DeviceArray(config, shape, seed=3)
+    single = DeviceArray(config, shape, seed=3)
+    counts = np.full(shape, -5, dtype=np.int32)
+    assert int(np.abs(counts).sum()) >= _PARALLEL_MIN_PULSES
+    batched.pulse_counts(counts)
+    for _ in range(5):
+        single.pulse_all(-1)
+    np.testing.assert_array_equal(batched.g, single.g)
+    assert batched._touched.all()
