@@ -17,12 +17,13 @@ from emulator.hardware.controller import Controller, Program, ProgramAndVerify
 from emulator.hardware.costs import COST_MODELS, HardwareCosts, get_cost_model, ns_to_ps
 from emulator.hardware.pulse_trains import TrainPlan, UpdateParameters, plan_pulse_train
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm
+from emulator.hardware.resources import ObservedResource
 from emulator.hardware.system import Hardware, TileSpec
 from emulator.hardware.tile import ADCPool, Tile
 
 __all__ = [
     "ADCPool", "COST_MODELS", "Command", "Controller", "Digital", "Hardware", "HardwareCosts",
-    "IOParameters", "Parallel", "Program", "ProgramAndVerify", "PulseCounts", "PulseTrain", "Read",
+    "IOParameters", "ObservedResource", "Parallel", "Program", "ProgramAndVerify", "PulseCounts", "PulseTrain", "Read",
     "ReadCells", "ReadResult", "SetPhase", "SignPattern", "Tile", "TileSpec", "TrainPlan",
     "UpdateParameters", "Wait", "WrittenCounts", "analog_mvm", "get_cost_model", "ns_to_ps", "plan_pulse_train",
 ]

@@ -29,6 +29,7 @@ from emulator.hardware.commands import (
 )
 from emulator.hardware.costs import ns_to_ps
 from emulator.hardware.system import Hardware
+from emulator.hardware.resources import ObservedResource
 
 Program = Callable[..., Generator[Any, Any, Any]]
 
@@ -62,7 +63,7 @@ class Controller:
         self.costs = hardware.costs
         self.name = name
         self.rng = np.random.default_rng(hardware.controller_seed)
-        self.digital_unit = simpy.Resource(self.env, capacity=1)
+        self.digital_unit = ObservedResource(self.env, capacity=1)
         self._phase_started = 0
         self.result: Any = None
         self.probes: list[Callable[[str, int], None]] = []

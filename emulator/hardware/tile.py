@@ -19,6 +19,7 @@ from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells,
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
+from emulator.hardware.resources import ObservedResource
 from emulator.recorder import Recorder
 
 SimGenerator = Generator[simpy.Event, object, object]
@@ -82,7 +83,7 @@ class Tile:
         train_seed, read_seed = seed.spawn(2)
         self.train_rng = np.random.default_rng(train_seed)
         self.read_rng = np.random.default_rng(read_seed)
-        self.lock = simpy.Resource(env, capacity=1)
+        self.lock = ObservedResource(env, capacity=1)
         self._train_counts = np.zeros(self.shape, dtype=np.int32)  # reused by every pulse train
         rows, cols = self.shape
         self.adc_pool = adc_pool or ADCPool(env, costs.adc_count(rows, cols), f"{name}.adc")

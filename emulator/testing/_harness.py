@@ -34,6 +34,7 @@ from emulator.hardware import (
     TileSpec,
 )
 from emulator.hardware.controller import Program
+from emulator.hardware.resources import ObservedResource
 from emulator.recorder import Recorder
 
 if TYPE_CHECKING:
@@ -544,14 +545,11 @@ class HarnessSession:
         self._seq += 1
         return self._seq
 
-    def _watch(self, resource: simpy.Resource, name: str) -> None:
+    def _watch(self, resource: ObservedResource, name: str) -> None:
         """Observe a resource's requests, grants and releases (its behaviour is unchanged)."""
         uses = self.resources.setdefault(name, [])
-        request_event = resource.request
-        release_event = resource.release
 
-        def request(*args: Any, **kwargs: Any) -> Any:
-            event = request_event(*args, **kwargs)
+        def requested(event: Any) -> None:
             active = self._active[-1] if self._active else None
             use = ResourceUse(name, None if active is None else active.index, self._next_seq(), int(self.env.now))
             uses.append(use)
@@ -564,17 +562,15 @@ class HarnessSession:
                     active.start_ps = use.grant_ps
 
             event.callbacks.append(granted)
-            return event
 
-        def release(event: Any, *args: Any, **kwargs: Any) -> Any:
+        def released(event: Any) -> None:
             use = self._uses.pop(event, None)
             if use is not None and use.grant_seq is not None:
                 use.release_seq = self._next_seq()
                 use.release_ps = int(self.env.now)
-            return release_event(event, *args, **kwargs)
 
-        resource.request = request  # type: ignore[method-assign]
-        resource.release = release  # type: ignore[method-assign]
+        resource.on_request.append(requested)
+        resource.on_release.append(released)
 
 
 def conductance_problem(array: DeviceArray) -> str:

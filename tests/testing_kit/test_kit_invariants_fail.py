@@ -17,6 +17,7 @@ from emulator.hardware import (
     Controller,
     Hardware,
     HardwareCosts,
+    ObservedResource,
     Parallel,
     PulseCounts,
     ReadCells,
@@ -167,7 +168,7 @@ class _LifoQueue(list):
         self.insert(0, item)
 
 
-class _LifoResource(simpy.Resource):
+class _LifoResource(ObservedResource):
     PutQueue = _LifoQueue
 
 
@@ -177,7 +178,7 @@ def _same_tile_group() -> list[Any]:
 
 def test_resource_order_fails_when_a_tile_serves_two_commands_at_once():
     def double_lock(hardware: Hardware) -> None:
-        hardware.tile("t0").lock = simpy.Resource(hardware.env, capacity=2)
+        hardware.tile("t0").lock = ObservedResource(hardware.env, capacity=2)
 
     result = run_program(command_program(_same_tile_group()), TILES, setup=double_lock)
     with pytest.raises(AssertionError, match=r"(?s)a resource was used out of order:.*t0: command #2 got it at 0 ps "
