@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from emulator.hardware import Controller, Hardware
 
 ProgramFunction = Callable[["Controller", Any], Generator[Any, Any, Any]]
-Probe = Callable[["Hardware", Any, str, int], dict[str, float]]
+#: (hardware, params, label, step, the state the program passed to `ctl.checkpoint`) → values.
+Probe = Callable[["Hardware", Any, str, int, Any], dict[str, float]]
 Finalizer = Callable[["Hardware", Any, Any], dict[str, Any]]
 #: tile name → (rows, cols, names of its arrays): the declared hardware a program is checked against.
 TileLayout = dict[str, tuple[int, int, frozenset[str]]]

@@ -33,6 +33,8 @@ class RunResult:
     recorder: Recorder
     hardware: Hardware
     wall_time_s: float
+    program_result: Any = None
+    """What the program returned, unfiltered (summary.json has its public part)."""
 
     def files(self) -> dict[str, str]:
         """The result files by name (summary.json, metrics.csv, optional trace)."""
@@ -71,7 +73,7 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
         recorder.metric("total_pulses", recorder.total_pulses(), step)
         recorder.metric("energy_pj", recorder.total_energy_pj(), step)
         if probe is not None:
-            for name, value in probe(hardware, params, label, step).items():
+            for name, value in probe(hardware, params, label, step, controller.checkpoint_state).items():
                 recorder.metric(name, value, step)
 
     controller.probes.append(run_probe)
@@ -93,7 +95,7 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
         "faults": hardware.fault_report(),
         "hardware": recorder.summary(),
     }
-    return RunResult(scenario, summary, recorder, hardware, time.perf_counter() - started)
+    return RunResult(scenario, summary, recorder, hardware, time.perf_counter() - started, result)
 
 
 def public_result(result: Any) -> dict[str, Any]:

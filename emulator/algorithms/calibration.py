@@ -153,7 +153,7 @@ def residual_error(hardware: Hardware, tile: str, array: str, reference: np.ndar
     }
 
 
-def _probe(hardware: Hardware, params: ZeroShiftParams, label: str, step: int) -> dict[str, float]:
+def _probe(hardware: Hardware, params: ZeroShiftParams, label: str, step: int, state: Any = None) -> dict[str, float]:
     return iterate_error(hardware, params.tile, params.array)
 
 

@@ -50,7 +50,7 @@ def pulse_response(ctl: Controller, params: PulseResponseParams) -> Generator[An
     return {"pulses_per_cell": total}
 
 
-def _probe(hardware: Hardware, params: PulseResponseParams, label: str, step: int) -> dict[str, float]:
+def _probe(hardware: Hardware, params: PulseResponseParams, label: str, step: int, state: Any = None) -> dict[str, float]:
     array = hardware.tile(params.tile).array(params.array)
     weights = array.g - array.reference
     return {"true_mean_weight": float(np.mean(weights)), "true_std_weight": float(np.std(weights))}

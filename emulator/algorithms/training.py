@@ -13,13 +13,13 @@ gradient pulses), "transfer" (fast-array column reads and writes to W), "evaluat
 
 Programs never read device state. Ground truth (the true symmetric point of P, the true
 weights) is computed only by `probe_training`/`finalize_training`, which the harness calls;
-they find the program's digital state (Q, H, …) through `exported_state`.
+they get the program's digital state (Q, H, …) as the `state` of `ctl.checkpoint` and as the
+"_trainer" entry of the result (underscore keys stay out of summary.json).
 """
 
 from __future__ import annotations
 
 import math
-import weakref
 from collections import defaultdict
 from typing import Annotated, Any, Generator
 
@@ -42,15 +42,6 @@ from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_wor
 from emulator.workloads.base import LayerSpec, activate, activation_derivative, append_bias
 
 Gen = Generator[Any, Any, Any]
-
-#: Program state exported for the harness's probes, keyed by the hardware it runs on.
-_EXPORTED: "weakref.WeakKeyDictionary[Hardware, Trainer]" = weakref.WeakKeyDictionary()
-
-
-def exported_state(hardware: Hardware) -> "Trainer | None":
-    """The trainer running on `hardware` (for ground-truth probes only)."""
-    return _EXPORTED.get(hardware)
-
 
 class TrainingParams(BaseModel):
     """Parameters every training program shares (workload, schedule, logging, init)."""
@@ -147,7 +138,6 @@ class Trainer:
         self.best_accuracy = -math.inf
         self.last_scores: dict[str, float] = {}
         self.truth_at_target: dict[str, float] = {}
-        _EXPORTED[ctl.hardware] = self
 
     # ------------------------------------------------------------------ hooks
     @classmethod
@@ -287,10 +277,10 @@ class Trainer:
             last = stop or epoch == p.epochs
             if last or (p.eval_every and epoch % p.eval_every == 0):
                 yield from self.evaluate()
-            self.ctl.checkpoint("epoch", self.step)
+            self.ctl.checkpoint("epoch", self.step, state=self)
             if stop:
                 break
-        return self.result()
+        return {**self.result(), "_trainer": self}
 
     def _after_step(self, loss: float) -> bool:
         """Logging, probes and the target-loss check; returns True to stop."""
@@ -298,13 +288,13 @@ class Trainer:
         self.losses.append(loss)
         if self.step % p.log_every == 0:
             self.ctl.metric("train_loss", float(np.mean(self.losses[-p.log_every:])), self.step)
-            self.ctl.checkpoint("train", self.step)
+            self.ctl.checkpoint("train", self.step, state=self)
         if p.target_loss is not None and self.target_step is None and len(self.losses) >= p.loss_window:
             running = float(np.mean(self.losses[-p.loss_window:]))
             if running <= p.target_loss:
                 self.target_step, self.target_samples = self.step, self.samples
                 self.ctl.metric("target_reached_samples", self.samples, self.step)
-                self.ctl.checkpoint("target_reached", self.step)
+                self.ctl.checkpoint("target_reached", self.step, state=self)
                 if p.stop_at_target:
                     return True
         return p.max_steps is not None and self.step >= p.max_steps
@@ -401,9 +391,10 @@ class Trainer:
 
 
 # ---------------------------------------------------------------------- ground-truth hooks
-def probe_training(hardware: Hardware, params: TrainingParams, label: str, step: int) -> dict[str, float]:
-    """Truth at a checkpoint: SP-estimate error of tracking programs, pulses so far, true loss."""
-    trainer = exported_state(hardware)
+def probe_training(hardware: Hardware, params: TrainingParams, label: str, step: int,
+                   trainer: "Trainer | None") -> dict[str, float]:
+    """Truth at a checkpoint: SP-estimate error of tracking programs, pulses so far, true loss
+    (`trainer` is the program's state, passed to `ctl.checkpoint`)."""
     if trainer is None:
         return {}
     values: dict[str, float] = {}
@@ -459,7 +450,7 @@ def true_weight_metrics(hardware: Hardware, trainer: Trainer) -> dict[str, float
 
 def finalize_training(hardware: Hardware, params: TrainingParams, result: Any) -> dict[str, Any]:
     """Truth after the run: final SP-estimate errors, true-weight loss, P's SP statistics."""
-    trainer = exported_state(hardware)
+    trainer = result.get("_trainer") if isinstance(result, dict) else None
     if trainer is None or not trainer.uses_tiles:
         return {}
     truth: dict[str, Any] = dict(trainer.truth_at_target)

@@ -67,6 +67,7 @@ class Controller:
         self._phase_started = 0
         self.result: Any = None
         self.probes: list[Callable[[str, int], None]] = []
+        self.checkpoint_state: Any = None
         self.progress_callback: Callable[[int, int], None] | None = None
 
     # ---------------------------------------------------------------- what programs may see
@@ -84,10 +85,18 @@ class Controller:
     def now_ns(self) -> float:
         return self.env.now / 1000.0
 
-    def checkpoint(self, label: str, step: int = -1) -> None:
-        """Announce a point worth measuring; the harness's probes (ground truth) run here."""
-        for probe in self.probes:
-            probe(label, step)
+    def checkpoint(self, label: str, step: int = -1, state: Any = None) -> None:
+        """Announce a point worth measuring; the harness's probes (ground truth) run here.
+
+        `state` is whatever of the program's own (digital) state the probes may compare with
+        the truth, e.g. a trainer's SP estimates; it is `checkpoint_state` while they run.
+        """
+        self.checkpoint_state = state
+        try:
+            for probe in self.probes:
+                probe(label, step)
+        finally:
+            self.checkpoint_state = None
 
     def progress(self, done: int, total: int) -> None:
         """Report progress of a long program (drives the CLI progress bar)."""

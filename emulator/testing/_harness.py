@@ -13,6 +13,7 @@ Nothing here changes what the hardware does: the instrumentation only observes.
 from __future__ import annotations
 
 import copy
+import inspect
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping
@@ -42,8 +43,10 @@ if TYPE_CHECKING:
 
 SetupHook = Callable[[Hardware], None]
 """Called with the freshly built hardware before anything runs (set states, inject faults)."""
-ProbeFunction = Callable[[Hardware, str, int], Mapping[str, float]]
-"""Ground truth at a program's `ctl.checkpoint(label, step)`: (hardware, label, step) → values."""
+ProbeFunction = Callable[..., Mapping[str, float]]
+"""Ground truth at a program's `ctl.checkpoint(label, step, state)`: (hardware, label, step) →
+values, or (hardware, label, step, state) → values for a probe that compares the program's own
+state (what it passed to the checkpoint) with the truth."""
 
 #: Commands that hold a tile for their duration.
 TILE_COMMANDS = (PulseTrain, PulseCounts, SignPattern, Read, ReadCells)
@@ -303,6 +306,7 @@ class HarnessSession:
             self._watch(tile.lock, tile.name)
         self._watch(self.controller.digital_unit, f"{self.controller.name}.digital")
         if probe is not None:
+            self._probe_takes_state = len(inspect.signature(probe).parameters) >= 4
             self.controller.probes.append(self._run_probe)
 
     # ---------------------------------------------------------------- driving
@@ -537,7 +541,8 @@ class HarnessSession:
 
     def _run_probe(self, label: str, step: int) -> None:
         assert self.spec.probe is not None
-        values = {name: float(value) for name, value in self.spec.probe(self.hardware, label, step).items()}
+        state = (self.controller.checkpoint_state,) if self._probe_takes_state else ()
+        values = {name: float(value) for name, value in self.spec.probe(self.hardware, label, step, *state).items()}
         self.probes.append(ProbeRecord(label, step, int(self.env.now), values))
 
     # ---------------------------------------------------------------- resources
@@ -652,8 +657,8 @@ def run_scenario_program(scenario: "Scenario | Mapping[str, Any]", *, track_boun
     if entry.probe is not None:
         entry_probe = entry.probe
 
-        def probe(hardware: Hardware, label: str, step: int) -> Mapping[str, float]:
-            return entry_probe(hardware, params, label, step)
+        def probe(hardware: Hardware, label: str, step: int, state: Any) -> Mapping[str, float]:
+            return entry_probe(hardware, params, label, step, state)
 
     result = run_program(
         entry.program, scenario.hardware.tile_specs(), scenario.hardware.resolved_costs(), scenario.seed,

@@ -11,7 +11,6 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.algorithms.training import exported_state
 from emulator.testing import check_all, run_scenario_program
 from emulator.workloads import LeastSquaresParams, training_hardware
 
@@ -37,8 +36,7 @@ def rider_document(symmetric_point: float, tau: float, seed: int, steps: int = 2
 def test_rider_q_tracks_the_true_symmetric_point_of_p(offset, sign, tau, seed):
     result = run_scenario_program(rider_document(sign * offset, tau, seed))
     check_all(result, deterministic=False)
-    trainer = exported_state(result.hardware)
-    assert trainer is not None
+    trainer = result.result["_trainer"]
     q = trainer.sp_estimates()["layer0"]
     sp = result.device("layer0", "P").visible_symmetric_point()
     start_error = abs(float(sp.mean()))  # Q starts at 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator.algorithms.training import exported_state
 from training_helpers import least_squares_document, metric_series, run_document
 
 # Settings that make each program converge on the small symmetric problem (10 inputs, 4 outputs,
@@ -54,7 +53,7 @@ def test_erider_syncs_qtilde_at_every_flip_as_programming_pulses() -> None:
     booked = run.summary["result"]["commanded_pulses"]["layer0/Qt|programming"]
     assert booked["up"] + booked["down"] == pulses["total"]
     # The analog copy holds the digital Q̃ (true visible weights, within tolerance + one step).
-    trainer = exported_state(run.hardware)
+    trainer = run.program_result["_trainer"]
     qt = run.hardware.tile("layer0").array("Qt")
     np.testing.assert_allclose(qt.g - qt.reference, trainer.trackers[0].frozen, atol=0.03 + 0.01)
 
