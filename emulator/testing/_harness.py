@@ -134,14 +134,17 @@ class ProbeRecord:
 class CommandedPulses:
     """Pulses the logged write commands asked for on one array (independent of the recorder).
 
-    `exact` is False when some command's pulses are only known as a lower bound (a batched
-    pulse train reports only the per-cell sum of its samples) or a write is still running.
+    `exact` is False when some command's per-cell pulses are only known as a lower bound (a
+    batched pulse train reports the per-cell sum of its samples) or a write is still running;
+    `phases_exact` is False only for the latter (a train's result carries its exact up and down
+    totals, so the per-phase counts stay exact).
     """
 
     up: np.ndarray
     down: np.ndarray
     by_phase: dict[str, list[int]] = field(default_factory=dict)
     exact: bool = True
+    phases_exact: bool = True
 
 
 @dataclass
@@ -461,7 +464,7 @@ class HarnessSession:
         if isinstance(command, WRITE_COMMANDS):
             tally = self.commanded.get(f"{command.tile}/{command.array}")
             if tally is not None:
-                tally.exact = False
+                tally.exact = tally.phases_exact = False
 
     def _tally_write(self, record: CommandRecord, command: Any, result: Any) -> None:
         tile = self.hardware.tile(command.tile)
@@ -498,8 +501,11 @@ class HarnessSession:
         tally.down += down_cells
         tally.exact = tally.exact and exact
         phase = tally.by_phase.setdefault(record.end_phase or self.recorder.phase, [0, 0])
-        phase[0] += int(up_cells.sum())
-        phase[1] += int(down_cells.sum())
+        fired = (getattr(result, "up_pulses", None), getattr(result, "down_pulses", None))
+        if fired[0] is None or fired[1] is None:
+            fired = (int(up_cells.sum()), int(down_cells.sum()))
+        phase[0] += fired[0]
+        phase[1] += fired[1]
 
     def _tally_read(self, record: CommandRecord, command: Read | ReadCells) -> None:
         tile = self.hardware.tile(command.tile)
@@ -534,9 +540,10 @@ class HarnessSession:
         snapshot = {}
         for key, tally in self.commanded.items():
             tile, _, array = key.partition("/")
+            settled = (tile, array) not in running
             snapshot[key] = CommandedPulses(tally.up.copy(), tally.down.copy(),
                                             {p: list(v) for p, v in tally.by_phase.items()},
-                                            tally.exact and (tile, array) not in running)
+                                            tally.exact and settled, tally.phases_exact and settled)
         return snapshot
 
     def _run_probe(self, label: str, step: int) -> None:

@@ -101,13 +101,17 @@ def test_single_tile_spec_and_defaults():
     check_all(default)
 
 
-def test_batched_trains_are_counted_as_lower_bounds():
+def test_batched_trains_are_lower_bounds_per_cell_but_exact_per_phase():
     x = np.array([[1.0, 0.5, -0.5], [1.0, -0.5, 0.5]])
     d = np.array([[1.0, -1.0], [-1.0, 1.0]])
     result = run_program(command_program([PulseTrain("t0", "W", x, d, 0.05), PulseTrain("t1", "W", x[0], d[0], 0.05)]),
                          two_tiles(), COSTS)
-    assert not result.commanded["t0/W"].exact
+    batched = result.commanded["t0/W"]
+    assert not batched.exact and batched.phases_exact
     assert result.commanded["t1/W"].exact and result.commanded["t0/P"].exact
+    recorded = result.recorder.arrays["t0/W"].totals()
+    assert tuple(sum(v[i] for v in batched.by_phase.values()) for i in (0, 1)) == recorded
+    assert int(batched.up.sum()) + int(batched.down.sum()) < sum(recorded)  # the per-cell sums cancel
     check_all(result)
 
 
