@@ -293,6 +293,12 @@ class DeviceArray:
         counts = np.asarray(counts)
         if counts.shape != self.shape:
             raise ValueError(f"count array shape {counts.shape} != array shape {self.shape}")
+        if counts.dtype not in (np.int32, np.int64):  # the compiled kernels take these two
+            if counts.dtype.kind == "f" and not np.array_equal(counts, np.round(counts)):
+                raise ValueError("pulse counts must be whole numbers")
+            if counts.dtype.kind not in "biuf":
+                raise ValueError(f"pulse counts must be integers, not {counts.dtype}")
+            counts = counts.astype(np.int64)
         flat_counts = np.ascontiguousarray(counts).reshape(-1)
         if self.law.affine:
             self._apply_affine_runs(flat_counts)

@@ -156,3 +156,18 @@ def test_large_noise_free_runs_shared_between_threads_equal_single_pulses() -> N
         single.pulse_all(-1)
     np.testing.assert_array_equal(batched.g, single.g)
     assert batched._touched.all()
+
+
+def test_counts_of_any_integer_dtype_give_the_same_pulses_and_fractions_are_refused() -> None:
+    import pytest
+    from devices import SoftBoundsConfig
+
+    counts = np.random.default_rng(2).integers(-5, 6, SHAPE)
+    reference = DeviceArray(SoftBoundsConfig(), SHAPE, seed=4)
+    reference.pulse_counts(counts.astype(np.int64))
+    for dtype in (np.int8, np.int16, np.int32, np.float64):
+        array = DeviceArray(SoftBoundsConfig(), SHAPE, seed=4)
+        array.pulse_counts(counts.astype(dtype))
+        np.testing.assert_array_equal(array.g, reference.g)
+    with pytest.raises(ValueError, match="whole numbers"):
+        DeviceArray(SoftBoundsConfig(), SHAPE, seed=4).pulse_counts(np.full(SHAPE, 0.5))
