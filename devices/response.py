@@ -34,7 +34,7 @@ _BISECTION_ITERATIONS = 64
 class StepLaw(ABC):
     """Mean step magnitudes and c2c noise of one device family."""
 
-    #: True when Δ± are affine in g (offset + slope·g); enables exact closed-form pulse runs.
+    #: True when Δ± are affine in g (offset + slope·g): pulses run in the compiled affine kernels.
     affine: bool = False
     #: "multiplicative" (σ|Δ|), "additive" (σ·s±) or "complex" (σ(|Δ| + add + slope·|g|)).
     noise_kind: str = "multiplicative"
