@@ -231,7 +231,7 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
     from emulator.budget import BudgetConfig, BudgetRefused, load_budget_config, run_budget, scaling_exponent
     from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
     from emulator.results import check_output_dir, rows_csv, write_files_atomically
-    from emulator.scenario import ArraySpec, ScenarioError, parse_device_spec, problems_of
+    from emulator.scenario import ScenarioError, parse_device_spec, problems_of
 
     explicit = {name: options[name] for name in _BUDGET_FIELDS
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import simpy
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
