@@ -55,36 +55,39 @@ def both_tiles(array: str, field_name: str, value: Any, tiles: tuple[str, ...] =
     return [f"hardware.tiles.{tile}.arrays.{array}.overrides.{field_name}={value}" for tile in tiles]
 
 
-def digits_grid(seeds: int, epochs: int | None) -> list[GridRun]:
-    """Ref Mean ∈ {0, 0.2, 0.4} × Ref Std ∈ {0.05, 0.4, 1.0}: TT-v2, AGAD, E-RIDER (+ RIDER on the diagonal)."""
+def seeded_runs(group: str, column: str, scenario: str, overrides: list[str], seeds: int,
+                epochs: int | None) -> list[GridRun]:
+    """One run per seed of a grid point (plus the epochs override when one is given)."""
+    if epochs is not None:
+        overrides = overrides + [f"program.params.epochs={epochs}"]
+    return [GridRun(group, column, scenario, overrides, seed) for seed in range(seeds)]
+
+
+def offset_grid(prefix: str, algorithms: dict[str, str], seeds: int, epochs: int | None,
+                diagonal_only: tuple[str, ...] = ()) -> list[GridRun]:
+    """Ref Mean ∈ {0, 0.2, 0.4} × Ref Std ∈ {0.05, 0.4, 1.0} of both layers' fast array, one
+    column per algorithm (scenario `scenarios/{prefix}_{key}.toml`); the algorithms named in
+    `diagonal_only` run on the diagonal cells only."""
     runs = []
-    algorithms = {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider", "RIDER": "rider"}
     for mean in (0.0, 0.2, 0.4):
         for std in (0.05, 0.4, 1.0):
-            cell = f"({mean}, {std})"
             for name, key in algorithms.items():
-                if name == "RIDER" and (mean, std) not in ((0.0, 0.05), (0.2, 0.4), (0.4, 1.0)):
+                if name in diagonal_only and (mean, std) not in ((0.0, 0.05), (0.2, 0.4), (0.4, 1.0)):
                     continue
                 overrides = both_tiles("P", "reference_mean", mean) + both_tiles("P", "reference_std", std)
-                if epochs is not None:
-                    overrides.append(f"program.params.epochs={epochs}")
-                for seed in range(seeds):
-                    runs.append(GridRun(cell, name, f"scenarios/digits_reramsb_{key}.toml", overrides, seed))
+                runs += seeded_runs(f"({mean}, {std})", name, f"scenarios/{prefix}_{key}.toml", overrides, seeds, epochs)
     return runs
+
+
+def digits_grid(seeds: int, epochs: int | None) -> list[GridRun]:
+    """Ref Mean × Ref Std: TT-v2, AGAD, E-RIDER (+ RIDER on the diagonal), ReRamSB."""
+    return offset_grid("digits_reramsb", {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider", "RIDER": "rider"},
+                       seeds, epochs, diagonal_only=("RIDER",))
 
 
 def hfo2_grid(seeds: int, epochs: int | None) -> list[GridRun]:
     """[DSPT] Tables 1–2 with the HfO2 fast array: Ref Mean × Ref Std, TT-v2 vs AGAD vs E-RIDER."""
-    runs = []
-    for mean in (0.0, 0.2, 0.4):
-        for std in (0.05, 0.4, 1.0):
-            for name, key in {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider"}.items():
-                overrides = both_tiles("P", "reference_mean", mean) + both_tiles("P", "reference_std", std)
-                if epochs is not None:
-                    overrides.append(f"program.params.epochs={epochs}")
-                for seed in range(seeds):
-                    runs.append(GridRun(f"({mean}, {std})", name, f"scenarios/digits_hfo2_{key}.toml", overrides, seed))
-    return runs
+    return offset_grid("digits_hfo2", {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider"}, seeds, epochs)
 
 
 def toy_grid(seeds: int, epochs: int | None) -> list[GridRun]:
@@ -96,10 +99,7 @@ def toy_grid(seeds: int, epochs: int | None) -> list[GridRun]:
             arrays = ("P", "Qt") if key == "erider" else ("P",)
             overrides = [item for array in arrays for item in both_tiles(array, "symmetric_point", offset, ("layer0",))]
             overrides = [item.replace(".overrides.", ".device.") for item in overrides]
-            if epochs is not None:
-                overrides.append(f"program.params.epochs={epochs}")
-            for seed in range(seeds):
-                runs.append(GridRun(f"c_Lin = {offset}", name, f"scenarios/lsq_toy_{key}.toml", overrides, seed))
+            runs += seeded_runs(f"c_Lin = {offset}", name, f"scenarios/lsq_toy_{key}.toml", overrides, seeds, epochs)
     return runs
 
 
@@ -112,10 +112,7 @@ def pulse_cost_grid(seeds: int, epochs: int | None) -> list[GridRun]:
             overrides = [f"hardware.tiles.layer0.arrays.{array}.device.states={states}" for array in arrays]
             if key == "zs_ttv2":
                 overrides.append(f"program.params.zs_steps={2 * states}")
-            if epochs is not None:
-                overrides.append(f"program.params.epochs={epochs}")
-            for seed in range(seeds):
-                runs.append(GridRun(f"{states} states", name, f"scenarios/pulse_cost_{key}.toml", overrides, seed))
+            runs += seeded_runs(f"{states} states", name, f"scenarios/pulse_cost_{key}.toml", overrides, seeds, epochs)
     return runs
 
 
