@@ -185,7 +185,6 @@ class DeviceArray:
         self._touched = np.zeros(self.shape, dtype=bool)
         self._all_touched = True  # every cell written since the last read (cheaper than filling the mask)
         self._scratch: dict[str, np.ndarray] = {}
-        self._flat_parameters = {name: value.reshape(-1) for name, value in self.parameters.items()}
         self._sigma_and_one = np.array([config.dw_min_std, 1.0], dtype=self.dtype)  # kernel scalars
         self._no_noise = np.zeros(0, dtype=self.dtype)
         self._multiplicative = config.dw_min_std > 0.0 and self.law.noise_kind == "multiplicative"
@@ -450,7 +449,7 @@ class DeviceArray:
         up coefficient, down offset, down coefficient, b_min, b_max, up and down noise std
         (empty unless the noise is additive). The coefficient is the slope s with
         multiplicative noise, the factor b = 1 + s otherwise (see devices/_kernels.py)."""
-        p = self._flat_parameters
+        p = {name: value.reshape(-1) for name, value in self.parameters.items()}
         coefficient = "s" if self._multiplicative else "b"
         additive = self.config.dw_min_std > 0.0 and self.law.noise_kind == "additive"
         no_std = np.zeros(0, dtype=self.dtype)
