@@ -35,6 +35,7 @@ from emulator.hardware import (
     SetPhase,
     UpdateParameters,
 )
+from emulator.hardware.commands import fired_pulses
 from emulator.registry import HardwareMismatch, TileLayout
 from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_workload
 from emulator.workloads.base import LayerSpec, activate, activation_derivative, append_bias
@@ -176,12 +177,7 @@ class Trainer:
         """Book the pulses a write command reported, by array and phase (cross-check with the
         recorder). A `PulseTrain` result carries its exact up and down totals; a batch's per-cell
         sum alone would cancel opposite-sign samples on one cell."""
-        key = f"{tile}/{array}|{self.phase}"
-        up, down = getattr(counts, "up_pulses", None), getattr(counts, "down_pulses", None)
-        if up is None or down is None:
-            c = np.asarray(counts)
-            up, down = int(np.maximum(c, 0).sum()), int(np.maximum(-c, 0).sum())
-        self.commanded[key] += (up, down)
+        self.commanded[f"{tile}/{array}|{self.phase}"] += fired_pulses(counts)
 
     def check_hardware(self) -> None:
         """Fail early, with what the scenario must declare, if a layer tile is missing or wrong."""

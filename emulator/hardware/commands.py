@@ -33,6 +33,16 @@ class WrittenCounts(np.ndarray):
         self.up_pulses = self.down_pulses = None
 
 
+def fired_pulses(counts: np.ndarray) -> tuple[int, int]:
+    """(up, down) pulses behind a write's signed counts: the exact totals a `WrittenCounts`
+    carries, else the positive and negative parts of the counts."""
+    up, down = getattr(counts, "up_pulses", None), getattr(counts, "down_pulses", None)
+    if up is None or down is None:
+        signed = np.asarray(counts)
+        return int(np.maximum(signed, 0).sum()), int(np.maximum(-signed, 0).sum())
+    return up, down
+
+
 @dataclass
 class PulseTrain:
     """Stochastic coincidence update ΔW = −learning_rate·d·xᵀ on one array (SPEC §2.1).

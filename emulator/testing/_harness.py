@@ -34,6 +34,7 @@ from emulator.hardware import (
     SignPattern,
     TileSpec,
 )
+from emulator.hardware.commands import fired_pulses
 from emulator.hardware.controller import Program
 from emulator.hardware.resources import ObservedResource
 from emulator.recorder import Recorder
@@ -473,6 +474,7 @@ class HarnessSession:
         up: np.ndarray | int
         down: np.ndarray | int
         exact = True
+        fired: tuple[int, int] | None = None  # exact totals, when the command's result has them
         if isinstance(command, SignPattern):
             signs = command.signs
             if isinstance(signs, (int, np.integer)):
@@ -495,14 +497,14 @@ class HarnessSession:
             samples = np.atleast_2d(np.asarray(command.x)).shape[0]
             exact = params.pulse_type == "none" or samples == 1
             up, down = np.maximum(signed, 0), np.maximum(-signed, 0)
+            fired = fired_pulses(result)
         up_cells = np.broadcast_to(np.asarray(up, dtype=np.int64), array.shape)
         down_cells = np.broadcast_to(np.asarray(down, dtype=np.int64), array.shape)
         tally.up += up_cells
         tally.down += down_cells
         tally.exact = tally.exact and exact
         phase = tally.by_phase.setdefault(record.end_phase or self.recorder.phase, [0, 0])
-        fired = (getattr(result, "up_pulses", None), getattr(result, "down_pulses", None))
-        if fired[0] is None or fired[1] is None:
+        if fired is None:
             fired = (int(up_cells.sum()), int(down_cells.sum()))
         phase[0] += fired[0]
         phase[1] += fired[1]
