@@ -92,6 +92,33 @@ def apply_affine_runs(
 
 
 @njit(cache=True, nogil=True)
+def apply_affine_runs_batch(
+    g: np.ndarray,
+    counts: np.ndarray,
+    up_a: np.ndarray,
+    up_coefficient: np.ndarray,
+    down_a: np.ndarray,
+    down_coefficient: np.ndarray,
+    b_min: np.ndarray,
+    b_max: np.ndarray,
+    noise: np.ndarray,
+    noise_offsets: np.ndarray,
+    sigma_and_one: np.ndarray,
+    up_noise_std: np.ndarray,
+    down_noise_std: np.ndarray,
+    multiplicative: bool,
+    touched: np.ndarray,
+) -> None:
+    """`apply_affine_runs` for several updates in order (counts: updates × cells); update u
+    consumes noise[noise_offsets[u]:noise_offsets[u + 1]] (all empty when noise-free)."""
+    noisy = noise.size > 0
+    for update in range(counts.shape[0]):
+        draws = noise[noise_offsets[update]:noise_offsets[update + 1]] if noisy else noise
+        apply_affine_runs(g, counts[update], up_a, up_coefficient, down_a, down_coefficient, b_min, b_max, draws,
+                          sigma_and_one, up_noise_std, down_noise_std, multiplicative, touched)
+
+
+@njit(cache=True, nogil=True)
 def split_uniform_pairs(words: np.ndarray, radius: np.ndarray, angle: np.ndarray) -> None:
     """Two float32 uniforms from each float64 uniform's 53 random bits (top 24, low 24).
 

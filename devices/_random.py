@@ -55,3 +55,25 @@ def standard_normal(
         u1, u2 = rng.random(2, dtype=np.float32)
         result[-1] = np.sqrt(np.float32(-2.0) * np.log(np.float32(1.0) - u1)) * np.cos(_TWO_PI * u2)
     return result.reshape(shape)
+
+
+def standard_normal_runs(rng: np.random.Generator, sizes: np.ndarray, dtype: np.dtype | type,
+                         out: np.ndarray) -> np.ndarray:
+    """Into `out` (contiguous, of Σsizes): the draws of `standard_normal` called once per size,
+    in order. Neighbouring sizes that numpy's ziggurat serves are drawn in one call: its stream
+    does not depend on how the draws are split."""
+    out = out.reshape(-1)
+    float32 = np.dtype(dtype) == np.float32
+    start = 0
+    pending = 0  # start of the ziggurat draws not yet made
+    for size in sizes:
+        size = int(size)
+        if float32 and size >= _BOX_MULLER_MIN:
+            if start > pending:
+                rng.standard_normal(dtype=out.dtype, out=out[pending:start])
+            standard_normal(rng, size, dtype, out=out[start:start + size])
+            pending = start + size
+        start += size
+    if start > pending:
+        rng.standard_normal(dtype=out.dtype, out=out[pending:start])
+    return out

@@ -18,8 +18,8 @@ from typing import Mapping
 
 import numpy as np
 
-from devices._kernels import apply_affine_pulse, apply_affine_runs, total_pulses
-from devices._random import standard_normal
+from devices._kernels import apply_affine_pulse, apply_affine_runs, apply_affine_runs_batch, total_pulses
+from devices._random import standard_normal, standard_normal_runs
 from devices.config import PulsedDeviceConfig
 from devices.response import CellParams, StepLaw, law_for, response_functions, symmetric_point
 
@@ -314,6 +314,36 @@ class DeviceArray:
                 order = group[_longest_first(run)]
                 self._apply_sequential(order, np.abs(flat_counts[order]), up)
         self._touched.reshape(-1)[active] = True
+
+    def pulse_counts_batch(self, counts: np.ndarray) -> None:
+        """Several signed-count updates (updates × rows × cols) applied one after another.
+
+        The same result and draws as `pulse_counts` on each in order; small updates of affine
+        laws run in one compiled call (a mini-batch's per-sample trains on a small tile).
+        """
+        counts = np.asarray(counts)
+        if counts.ndim != 3 or counts.shape[1:] != self.shape:
+            raise ValueError(f"count stack shape {counts.shape} != (updates, *{self.shape})")
+        if not self.law.affine or counts.dtype not in (np.int32, np.int64):
+            for update in counts:
+                self.pulse_counts(update)
+            return
+        flat_counts = np.ascontiguousarray(counts).reshape(counts.shape[0], -1)
+        totals = np.abs(flat_counts).sum(axis=1, dtype=np.int64)
+        if totals.max(initial=0) >= _PARALLEL_MIN_PULSES:  # large updates: the chunked two-thread path
+            for update in counts:
+                self.pulse_counts(update)
+            return
+        offsets = np.zeros(totals.size + 1, dtype=np.int64)
+        np.cumsum(totals, out=offsets[1:])
+        noise = self._no_noise
+        if self.config.dw_min_std > 0.0 and offsets[-1]:
+            noise = standard_normal_runs(self.noise_rng, totals, self.dtype,
+                                         self._scratch_flat("run_noise", int(offsets[-1])))
+        up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = self._kernel_arrays
+        apply_affine_runs_batch(self.g.reshape(-1), flat_counts, up_a, up_c, down_a, down_c, b_min, b_max, noise,
+                                offsets, self._sigma_and_one, up_std, down_std, self._multiplicative,
+                                self._touched.reshape(-1))
 
     def apply_delta(self, delta: np.ndarray) -> None:
         """Add a floating-point increment to g, clipped (the "no pulses" update type)."""

@@ -27,6 +27,14 @@ def accumulate_signed_counts(counts: np.ndarray, up_cells: np.ndarray, down_cell
 
 
 @njit(cache=True, nogil=True)
+def accumulate_signed_counts_batch(counts: np.ndarray, up_cells: np.ndarray, down_cells: np.ndarray,
+                                   totals: np.ndarray) -> None:
+    """`accumulate_signed_counts` for several updates (updates × cells); totals[u] = (Σup, Σdown)."""
+    for update in range(counts.shape[0]):
+        totals[update, 0], totals[update, 1] = accumulate_signed_counts(counts[update], up_cells, down_cells)
+
+
+@njit(cache=True, nogil=True)
 def _popcount64(word: np.uint64) -> np.uint64:
     # SWAR popcount; LLVM turns this idiom into the popcnt instruction.
     word = word - ((word >> np.uint64(1)) & np.uint64(0x5555555555555555))
@@ -106,3 +114,29 @@ def stochastic_counts(row_uniforms: np.ndarray, column_uniforms: np.ndarray, row
     column_words, columns_fired = pack_firing_bits(column_uniforms, column_probability.astype(np.float32))
     signed_coincidences(row_words, column_words, row_sign, column_sign, out)
     return rows_fired * columns_fired
+
+
+@njit(cache=True, nogil=True)
+def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probability: np.ndarray,
+                            column_probability: np.ndarray, row_sign: np.ndarray, column_sign: np.ndarray,
+                            out: np.ndarray) -> None:
+    """`stochastic_counts` for several trains (one per sample) into out (samples × rows × cols).
+
+    `uniforms` (float32) holds, sample after sample, slots[s]·rows row uniforms then
+    slots[s]·cols column uniforms: the order of two `random((slots, lines))` draws per sample.
+    Samples with no slots draw nothing and get zero counts.
+    """
+    samples, rows, cols = out.shape
+    offset = 0
+    for s in range(samples):
+        bl = slots[s]
+        if bl == 0:
+            out[s] = 0
+            continue
+        row_uniforms = uniforms[offset:offset + bl * rows].reshape((bl, rows))
+        offset += bl * rows
+        column_uniforms = uniforms[offset:offset + bl * cols].reshape((bl, cols))
+        offset += bl * cols
+        row_words, _ = pack_firing_bits(row_uniforms, row_probability[s].astype(np.float32))
+        column_words, _ = pack_firing_bits(column_uniforms, column_probability[s].astype(np.float32))
+        signed_coincidences(row_words, column_words, row_sign[s], column_sign[s], out[s])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from emulator._kernels import accumulate_signed_counts
+from emulator._kernels import accumulate_signed_counts, accumulate_signed_counts_batch
 
 
 @dataclass
@@ -137,6 +137,16 @@ class Recorder:
         totals = accumulate_signed_counts(np.ascontiguousarray(counts).reshape(-1), counter.up_cells.reshape(-1),
                                           counter.down_cells.reshape(-1))
         self.phase_pulses[(key, self.phase)] += totals
+        return totals
+
+    def count_pulse_batch(self, key: str, counts: np.ndarray) -> np.ndarray:
+        """Several updates' signed counts (updates × rows × cols); returns their (up, down)
+        totals, one row per update."""
+        counter = self.arrays[key]
+        totals = np.empty((counts.shape[0], 2), dtype=np.int64)
+        accumulate_signed_counts_batch(np.ascontiguousarray(counts).reshape(counts.shape[0], -1),
+                                       counter.up_cells.reshape(-1), counter.down_cells.reshape(-1), totals)
+        self.phase_pulses[(key, self.phase)] += totals.sum(axis=0)
         return totals
 
     def count_read(self, key: str, mvms: int, conversions: int, dac_conversions: int) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from emulator._kernels import firing_probabilities, stochastic_counts
+from emulator._kernels import firing_probabilities, stochastic_counts, stochastic_counts_batch
 
 
 class UpdateParameters(BaseModel):
@@ -96,6 +96,60 @@ def plan_pulse_train(
     slot_pulses = stochastic_counts(row_uniforms, column_uniforms, row_probability, column_probability,
                                     row_sign, column_sign, counts)
     return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
+
+
+def plan_stochastic_trains(
+    xs: np.ndarray,
+    ds: np.ndarray,
+    learning_rate: float,
+    granularity: float,
+    params: UpdateParameters,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stochastic trains of a batch (samples × cols inputs, samples × rows errors): the signed
+    counts (samples × rows × cols, int32) and slots of each sample.
+
+    The same counts and draws as `plan_pulse_train` on each sample in order (the slot counts
+    and probabilities with the same float64 operations, then every sample's uniforms in one
+    draw of the same stream), in one compiled pass; for batches without traces.
+    """
+    xs = np.asarray(xs, dtype=np.float64)
+    ds = np.asarray(ds, dtype=np.float64)
+    samples, cols = xs.shape
+    rows = ds.shape[1]
+    counts = np.empty((samples, rows, cols), dtype=np.int32)
+    x_max = np.abs(xs).max(axis=1) if cols else np.zeros(samples)
+    d_max = np.abs(ds).max(axis=1) if rows else np.zeros(samples)
+    active = (x_max != 0.0) & (d_max != 0.0) & (learning_rate != 0.0)
+    slots = np.zeros(samples, dtype=np.int64)
+    if not active.any():
+        counts[...] = 0
+        return counts, slots
+    lr = abs(learning_rate)
+    x_max, d_max = np.where(active, x_max, 1.0), np.where(active, d_max, 1.0)
+    k = lr * x_max * d_max / granularity
+    if params.update_bl_management:
+        slots[:] = np.maximum(1, np.minimum(np.ceil(k), params.desired_bl))
+    else:
+        slots[:] = params.desired_bl
+    slots[~active] = 0
+    scale = np.sqrt(lr / (granularity * np.maximum(slots, 1)))
+    scale_a, scale_b = scale, scale
+    if params.update_management:
+        d_max_managed = d_max.copy()
+        saturated = k > params.desired_bl
+        d_max_managed[saturated] = d_max[saturated] * params.desired_bl / k[saturated]
+        scale_a = scale * np.sqrt(x_max / d_max_managed)
+        scale_b = scale * np.sqrt(d_max_managed / x_max)
+    row_probability = np.minimum(1.0, scale_a[:, None] * np.abs(ds))
+    column_probability = np.minimum(1.0, scale_b[:, None] * np.abs(xs))
+    row_sign = np.sign(ds).astype(np.int32)
+    if learning_rate > 0:
+        row_sign = -row_sign
+    column_sign = np.sign(xs).astype(np.int32)
+    uniforms = rng.random(int(slots @ np.full(samples, rows + cols)), dtype=np.float32)
+    stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts)
+    return counts, slots
 
 
 def _even_slot_split(total: int, bl: int) -> np.ndarray:

@@ -17,7 +17,7 @@ import simpy
 from devices import DeviceArray
 from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SignPattern, WrittenCounts
 from emulator.hardware.costs import HardwareCosts
-from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train
+from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train, plan_stochastic_trains
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
 from emulator.hardware.resources import ObservedResource
 from emulator.recorder import Recorder
@@ -140,6 +140,9 @@ class Tile:
         fired = np.zeros(2, dtype=np.int64)  # up, down over every sample
         with self.lock.request() as request:
             yield request
+            if params.pulse_type == "stochastic" and not self.recorder.tracing:
+                total, fired = yield from self._stochastic_batch(array, cmd, xs, ds, granularity, params)
+                return WrittenCounts.of(total, *fired)
             for x, d in zip(xs, ds):
                 start = self.env.now
                 if params.pulse_type == "none":
@@ -167,6 +170,25 @@ class Tile:
                     total += plan.counts
             self.recorder.events += 1
         return WrittenCounts.of(total if total is not None else np.zeros(array.shape, np.int32), *fired)
+
+    def _stochastic_batch(self, array: DeviceArray, cmd: PulseTrain, xs: np.ndarray, ds: np.ndarray,
+                          granularity: float, params: UpdateParameters) -> SimGenerator:
+        """A batch's stochastic trains without traces: planned and applied in one pass each, the
+        tile held for all their slots in one timeout. The same pulses, draws, counts, energy and
+        busy time as the sample-by-sample path (which traces each slot)."""
+        counts, slots = plan_stochastic_trains(xs, ds, cmd.learning_rate, granularity, params, self.train_rng)
+        start = self.env.now
+        if slots.any():
+            yield self.env.timeout(int(slots.sum()) * self.costs.slot_ps)
+            array.pulse_counts_batch(counts if self.dead is None else np.where(self.dead, 0, counts))
+        key = self.key(cmd.array)
+        fired = self.recorder.count_pulse_batch(key, counts)
+        for pulses in fired.sum(axis=1).tolist():
+            self.recorder.add_energy("write_pulses", pulses * self.costs.pulse_energy_pj)
+        self.recorder.slots[key] += int(slots.sum())
+        self.recorder.add_busy(self.name, self.env.now - start)
+        self.recorder.events += int(np.count_nonzero(slots)) + 1
+        return counts.sum(axis=0, dtype=np.int32), fired.sum(axis=0)
 
     def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
         array = self.array(cmd.array)

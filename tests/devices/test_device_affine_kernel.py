@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices import DeviceArray
-from devices._random import standard_normal
+from devices import DeviceArray, get_preset
+from devices._random import standard_normal, standard_normal_runs
 
 from test_device_properties import PROPERTY_SETTINGS, SHAPE, device_configs
 
@@ -171,3 +171,50 @@ def test_counts_of_any_integer_dtype_give_the_same_pulses_and_fractions_are_refu
         np.testing.assert_array_equal(array.g, reference.g)
     with pytest.raises(ValueError, match="whole numbers"):
         DeviceArray(SoftBoundsConfig(), SHAPE, seed=4).pulse_counts(np.full(SHAPE, 0.5))
+
+
+@PROPERTY_SETTINGS
+@given(config=device_configs(), seed=st.integers(0, 1000), count_seed=st.integers(0, 2**16),
+       updates=st.integers(1, 6), longest=st.sampled_from([0, 2, 40]), float64=st.booleans())
+def test_batch_of_updates_equals_one_update_after_another(config, seed, count_seed, updates, longest, float64) -> None:
+    """`pulse_counts_batch` gives the state, the write-noise marks and the noise stream of
+    `pulse_counts` on each update in order, for every law (affine or not) and dtype."""
+    dtype = np.float64 if float64 else None
+    batched, sequential = DeviceArray(config, SHAPE, seed=seed, dtype=dtype), DeviceArray(config, SHAPE, seed=seed,
+                                                                                          dtype=dtype)
+    counts = np.random.default_rng(count_seed).integers(-longest, longest + 1, (updates, *SHAPE)).astype(np.int32)
+    for update in counts:
+        sequential.pulse_counts(update)
+    batched.pulse_counts_batch(counts)
+    np.testing.assert_array_equal(batched.g, sequential.g)
+    np.testing.assert_array_equal(batched._touched, sequential._touched)
+    assert batched.noise_rng.random() == sequential.noise_rng.random()
+
+
+def test_batch_with_a_large_update_takes_the_chunked_path_with_the_same_result() -> None:
+    """An update of ≥ 65 536 pulses in a batch runs on the two-thread chunked path; small and
+    large Box–Muller-sized draws keep the order of one `pulse_counts` after another."""
+    config = get_preset("ReRamSB")
+    shape = (256, 256)
+    batched, sequential = DeviceArray(config, shape, seed=3), DeviceArray(config, shape, seed=3)
+    rng = np.random.default_rng(4)
+    counts = np.stack([rng.integers(-1, 2, shape), rng.integers(-3, 4, shape), rng.integers(-1, 2, shape) * 0,
+                       (rng.random(shape) < 0.01).astype(int)]).astype(np.int32)
+    assert np.abs(counts[1]).sum() >= 1 << 16 and np.abs(counts[3]).sum() < 2048
+    for update in counts:
+        sequential.pulse_counts(update)
+    batched.pulse_counts_batch(counts)
+    np.testing.assert_array_equal(batched.g, sequential.g)
+    assert batched.noise_rng.random() == sequential.noise_rng.random()
+
+
+@PROPERTY_SETTINGS
+@given(sizes=st.lists(st.sampled_from([0, 1, 7, 2047, 2048, 5001]), max_size=6), float64=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_noise_runs_equal_one_draw_per_size(sizes, float64, seed) -> None:
+    dtype = np.float64 if float64 else np.float32
+    one_by_one, runs = np.random.default_rng(seed), np.random.default_rng(seed)
+    expected = [standard_normal(one_by_one, size, dtype) for size in sizes if size]
+    drawn = standard_normal_runs(runs, np.array(sizes, dtype=np.int64), dtype, np.empty(sum(sizes), dtype))
+    np.testing.assert_array_equal(drawn, np.concatenate(expected) if expected else np.zeros(0, dtype))
+    assert one_by_one.random() == runs.random()

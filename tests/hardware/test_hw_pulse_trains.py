@@ -7,9 +7,12 @@ import math
 import numpy as np
 import pytest
 from hardware_test_helpers import build, expected_probabilities, ideal_constant_step, run_commands
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from emulator.hardware import PulseTrain, UpdateParameters, plan_pulse_train
+from emulator.hardware.pulse_trains import plan_stochastic_trains
 
 DEFAULT = UpdateParameters()
 X = np.array([0.9, -0.35, 0.05, -0.6, 0.2])          # one entry per column
@@ -326,3 +329,60 @@ def test_batched_train_result_carries_the_exact_up_and_down_totals():
     assert up > 0 and down > 0
     assert int(np.maximum(result, 0).sum()) < up  # the per-cell sum alone would undercount
     assert (result[:2] * 1).up_pulses is None  # derived arrays carry no totals
+
+
+# ---------------------------------------------------------------------------- batches without traces
+BATCH_PARAMS = [DEFAULT, UpdateParameters(update_management=False), UpdateParameters(update_bl_management=False,
+                                                                                      desired_bl=12),
+                UpdateParameters(desired_bl=3)]
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(samples=st.integers(1, 6), rows=st.integers(1, 7), cols=st.integers(1, 9), seed=st.integers(0, 2**16),
+       params=st.sampled_from(BATCH_PARAMS), lr=st.sampled_from([0.0, 0.002, 0.05, -0.05, 3.0]),
+       zero_rows=st.booleans())
+def test_batch_plan_equals_one_plan_per_sample(samples, rows, cols, seed, params, lr, zero_rows) -> None:
+    """`plan_stochastic_trains` gives each sample's counts and BL and leaves the generator where
+    `plan_pulse_train` sample after sample leaves it (all-zero samples draw nothing)."""
+    data = np.random.default_rng(seed)
+    xs = data.normal(size=(samples, cols)) * (data.random((samples, cols)) < 0.7)
+    ds = data.normal(0, 0.2, size=(samples, rows))
+    if zero_rows:
+        ds[0] = 0.0
+    one_by_one, batched = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    plans = [plan_pulse_train(x, d, lr, GRANULARITY, params, one_by_one) for x, d in zip(xs, ds)]
+    counts, slots = plan_stochastic_trains(xs, ds, lr, GRANULARITY, params, batched)
+    np.testing.assert_array_equal(counts, np.stack([plan.counts for plan in plans]))
+    np.testing.assert_array_equal(slots, [plan.bl for plan in plans])
+    assert one_by_one.random() == batched.random()
+
+
+@pytest.mark.parametrize("dead", [False, True])
+def test_untraced_batch_equals_the_traced_sample_by_sample_train(dead) -> None:
+    """The one-timeout batch path (no trace) and the traced per-sample path leave the same
+    device state, pulse counters, slots, busy time, energy and end time."""
+    from devices import get_preset
+    from emulator.hardware import Controller, Hardware, TileSpec
+
+    outcomes = []
+    for trace in (False, True):
+        spec = TileSpec(4, 5, {"W": get_preset("ReRamSB")}, dead_rows=(1,) if dead else ())
+        hardware = Hardware({"t0": spec}, seed=5, trace=trace)
+        controller = Controller(hardware)
+        xs = np.stack([X, -X, 0.0 * X, 0.5 * X])
+        ds = np.stack([D, D, D, -D])
+        (total,), times = run_commands(controller, [PulseTrain("t0", "W", xs, ds, 0.02)])
+        recorder = hardware.recorder
+        outcomes.append((hardware.tiles["t0"].array("W").g.copy(), recorder.arrays["t0/W"].up_cells.copy(),
+                         recorder.arrays["t0/W"].down_cells.copy(), recorder.slots["t0/W"], dict(recorder.busy_ps),
+                         recorder.total_energy_pj(), times[-1], np.asarray(total).copy(),
+                         (total.up_pulses, total.down_pulses)))
+    untraced, traced = outcomes
+    for a, b in zip(untraced, traced):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        elif isinstance(a, float):
+            assert a == pytest.approx(b, rel=1e-12)
+        else:
+            assert a == b
+    assert untraced[3] > 0
