@@ -15,6 +15,7 @@ import time
 
 import bench_calibration
 import bench_events
+import bench_minibatch
 import bench_pulse
 import bench_scaling
 import bench_train
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "train": bench_train,
     "calibration": bench_calibration,
     "events": bench_events,
+    "minibatch": bench_minibatch,
     "scaling": bench_scaling,
 }
 
