@@ -324,12 +324,12 @@ class DeviceArray:
         counts = np.asarray(counts)
         if counts.ndim != 3 or counts.shape[1:] != self.shape:
             raise ValueError(f"count stack shape {counts.shape} != (updates, *{self.shape})")
-        if not self.law.affine or counts.dtype not in (np.int32, np.int64):
+        if len(counts) == 1 or not self.law.affine or counts.dtype not in (np.int32, np.int64):
             for update in counts:
                 self.pulse_counts(update)
             return
         flat_counts = np.ascontiguousarray(counts).reshape(counts.shape[0], -1)
-        totals = np.abs(flat_counts).sum(axis=1, dtype=np.int64)
+        totals = np.array([total_pulses(update) for update in flat_counts], dtype=np.int64)
         if totals.max(initial=0) >= _PARALLEL_MIN_PULSES:  # large updates: the chunked two-thread path
             for update in counts:
                 self.pulse_counts(update)

@@ -188,7 +188,7 @@ class Tile:
         self.recorder.slots[key] += int(slots.sum())
         self.recorder.add_busy(self.name, self.env.now - start)
         self.recorder.events += int(np.count_nonzero(slots)) + 1
-        return counts.sum(axis=0, dtype=np.int32), fired.sum(axis=0)
+        return (counts[0] if len(counts) == 1 else counts.sum(axis=0, dtype=np.int32)), fired.sum(axis=0)
 
     def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
         array = self.array(cmd.array)
