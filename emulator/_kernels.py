@@ -84,23 +84,51 @@ def pack_firing_bits(uniforms: np.ndarray, probability: np.ndarray) -> tuple[np.
 
 
 @njit(cache=True, nogil=True)
-def firing_probabilities(x: np.ndarray, d: np.ndarray, scale_a: float, scale_b: float, learning_rate_positive: bool
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-slot firing probabilities q_i = min(1, scale_a·|d_i|), p_j = min(1, scale_b·|x_j|) and
-    the pulse signs of rows and columns: a cell pulses down where x_j·d_i > 0 (ΔW = −lr·d·xᵀ)
-    when the learning rate is positive, up when it is negative."""
-    row_probability = np.empty(d.size)
-    row_sign = np.empty(d.size, dtype=np.int32)
-    for i in range(d.size):
-        row_probability[i] = min(1.0, scale_a * abs(d[i]))
-        sign = np.int32((d[i] > 0) - (d[i] < 0))
-        row_sign[i] = -sign if learning_rate_positive else sign
-    column_probability = np.empty(x.size)
-    column_sign = np.empty(x.size, dtype=np.int32)
-    for j in range(x.size):
-        column_probability[j] = min(1.0, scale_b * abs(x[j]))
-        column_sign[j] = np.int32((x[j] > 0) - (x[j] < 0))
-    return row_probability, column_probability, row_sign, column_sign
+def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granularity: float, desired_bl: int,
+                 bl_management: bool, update_management: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Slots and per-slot firing probabilities of one stochastic train per sample (SPEC §2.1).
+
+    Per sample (rows of xs and ds): k = |lr|·max|x|·max|d|/granularity, BL = min(⌈k⌉,
+    desired_bl) (at least 1) with bl management, else desired_bl; 0 when x, d or lr is zero.
+    q_i = min(1, a·|d_i|), p_j = min(1, b·|x_j|) with a = b = √(|lr|/(granularity·BL)), balanced
+    by √(max|x|/max|d|) under update management (max|d| scaled down by desired_bl/k when the
+    train saturates). A cell pulses down where x_j·d_i > 0 (ΔW = −lr·d·xᵀ) when lr > 0, up
+    when lr < 0. Returns slots, q, p and the row and column signs.
+    """
+    samples, cols = xs.shape
+    rows = ds.shape[1]
+    slots = np.zeros(samples, dtype=np.int64)
+    row_probability = np.zeros((samples, rows))
+    column_probability = np.zeros((samples, cols))
+    row_sign = np.zeros((samples, rows), dtype=np.int32)
+    column_sign = np.zeros((samples, cols), dtype=np.int32)
+    lr = abs(learning_rate)
+    for s in range(samples):
+        x_max = 0.0
+        for j in range(cols):
+            x_max = max(x_max, abs(xs[s, j]))
+        d_max = 0.0
+        for i in range(rows):
+            d_max = max(d_max, abs(ds[s, i]))
+        if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
+            continue
+        k = lr * x_max * d_max / granularity
+        bl = max(1, min(np.int64(np.ceil(min(k, 1e18))), desired_bl)) if bl_management else desired_bl
+        slots[s] = bl
+        scale_a = scale_b = np.sqrt(lr / (granularity * bl))
+        if update_management:
+            d_max_managed = d_max * desired_bl / k if k > desired_bl else d_max
+            scale_a *= np.sqrt(x_max / d_max_managed)
+            scale_b *= np.sqrt(d_max_managed / x_max)
+        for i in range(rows):
+            row_probability[s, i] = min(1.0, scale_a * abs(ds[s, i]))
+            sign = np.int32((ds[s, i] > 0) - (ds[s, i] < 0))
+            row_sign[s, i] = -sign if learning_rate > 0 else sign
+        for j in range(cols):
+            column_probability[s, j] = min(1.0, scale_b * abs(xs[s, j]))
+            column_sign[s, j] = np.int32((xs[s, j] > 0) - (xs[s, j] < 0))
+    return slots, row_probability, column_probability, row_sign, column_sign
 
 
 @njit(cache=True, nogil=True)

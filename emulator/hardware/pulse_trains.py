@@ -8,14 +8,13 @@ exactly the slot-by-slot application.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from emulator._kernels import firing_probabilities, stochastic_counts, stochastic_counts_batch
+from emulator._kernels import firing_plans, stochastic_counts, stochastic_counts_batch
 
 
 class UpdateParameters(BaseModel):
@@ -63,26 +62,16 @@ def plan_pulse_train(
     x has one entry per column (input), d one per row (output). Down pulses where x_j·d_i > 0.
     `counts_out` (int32, rows × cols) receives the stochastic counts instead of a new array.
     """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    d = np.asarray(d, dtype=np.float64).reshape(-1)
-    rows, cols = d.size, x.size
-    x_max = float(np.abs(x).max()) if cols else 0.0
-    d_max = float(np.abs(d).max()) if rows else 0.0
-    if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
+    x = np.asarray(x, dtype=np.float64).reshape(1, -1)
+    d = np.asarray(d, dtype=np.float64).reshape(1, -1)
+    rows, cols = d.shape[1], x.shape[1]
+    slots, row_probabilities, column_probabilities, row_signs, column_signs = firing_plans(
+        x, d, learning_rate, granularity, params.desired_bl, params.update_bl_management, params.update_management)
+    bl = int(slots[0])
+    if bl == 0:
         return TrainPlan(np.zeros((rows, cols), np.int32), 0, np.zeros(0, np.int64), np.zeros(rows), np.zeros(cols))
-    lr = abs(learning_rate)
-    k = lr * x_max * d_max / granularity
-    if params.update_bl_management:
-        bl = max(1, min(math.ceil(k), params.desired_bl))
-    else:
-        bl = params.desired_bl
-    scale_a = scale_b = math.sqrt(lr / (granularity * bl))
-    if params.update_management:
-        d_max_managed = d_max * params.desired_bl / k if k > params.desired_bl else d_max
-        scale_a *= math.sqrt(x_max / d_max_managed)
-        scale_b *= math.sqrt(d_max_managed / x_max)
-    row_probability, column_probability, row_sign, column_sign = firing_probabilities(
-        x, d, scale_a, scale_b, learning_rate > 0)
+    row_probability, column_probability = row_probabilities[0], column_probabilities[0]
+    row_sign, column_sign = row_signs[0], column_signs[0]
 
     if params.pulse_type == "mean_count":
         magnitude = np.rint(bl * np.outer(row_probability, column_probability))
@@ -109,45 +98,18 @@ def plan_stochastic_trains(
     """Stochastic trains of a batch (samples × cols inputs, samples × rows errors): the signed
     counts (samples × rows × cols, int32) and slots of each sample.
 
-    The same counts and draws as `plan_pulse_train` on each sample in order (the slot counts
-    and probabilities with the same float64 operations, then every sample's uniforms in one
-    draw of the same stream), in one compiled pass; for batches without traces.
+    The same counts and draws as `plan_pulse_train` on each sample in order (the same
+    `firing_plans`, then every sample's uniforms in one draw of the same stream), in two
+    compiled passes; for batches without traces.
     """
-    xs = np.asarray(xs, dtype=np.float64)
-    ds = np.asarray(ds, dtype=np.float64)
+    xs = np.ascontiguousarray(xs, dtype=np.float64)
+    ds = np.ascontiguousarray(ds, dtype=np.float64)
     samples, cols = xs.shape
     rows = ds.shape[1]
+    slots, row_probability, column_probability, row_sign, column_sign = firing_plans(
+        xs, ds, learning_rate, granularity, params.desired_bl, params.update_bl_management, params.update_management)
     counts = np.empty((samples, rows, cols), dtype=np.int32)
-    x_max = np.abs(xs).max(axis=1) if cols else np.zeros(samples)
-    d_max = np.abs(ds).max(axis=1) if rows else np.zeros(samples)
-    active = (x_max != 0.0) & (d_max != 0.0) & (learning_rate != 0.0)
-    slots = np.zeros(samples, dtype=np.int64)
-    if not active.any():
-        counts[...] = 0
-        return counts, slots
-    lr = abs(learning_rate)
-    x_max, d_max = np.where(active, x_max, 1.0), np.where(active, d_max, 1.0)
-    k = lr * x_max * d_max / granularity
-    if params.update_bl_management:
-        slots[:] = np.maximum(1, np.minimum(np.ceil(k), params.desired_bl))
-    else:
-        slots[:] = params.desired_bl
-    slots[~active] = 0
-    scale = np.sqrt(lr / (granularity * np.maximum(slots, 1)))
-    scale_a, scale_b = scale, scale
-    if params.update_management:
-        d_max_managed = d_max.copy()
-        saturated = k > params.desired_bl
-        d_max_managed[saturated] = d_max[saturated] * params.desired_bl / k[saturated]
-        scale_a = scale * np.sqrt(x_max / d_max_managed)
-        scale_b = scale * np.sqrt(d_max_managed / x_max)
-    row_probability = np.minimum(1.0, scale_a[:, None] * np.abs(ds))
-    column_probability = np.minimum(1.0, scale_b[:, None] * np.abs(xs))
-    row_sign = np.sign(ds).astype(np.int32)
-    if learning_rate > 0:
-        row_sign = -row_sign
-    column_sign = np.sign(xs).astype(np.int32)
-    uniforms = rng.random(int(slots @ np.full(samples, rows + cols)), dtype=np.float32)
+    uniforms = rng.random(int(slots.sum()) * (rows + cols), dtype=np.float32)
     stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts)
     return counts, slots
 
