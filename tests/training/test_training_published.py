@@ -83,6 +83,18 @@ def test_digits_ref_mean_04_erider_beats_ttv2() -> None:
     assert results["train_erider"] > 0.5, results
 
 
+def test_digits_rider_needs_q_started_near_the_sp() -> None:
+    """RIDER conserves W − (β/η)·Q (docs/training.md): from Q₀ = 0 its Q never reaches P's SP at
+    Ref Mean 0.4; started at a read of P (whose reset sits near its SP) with a slow η it trains."""
+    results = {}
+    for label, extra in (("zero", {"q_init": "zero", "eta": 0.005}), ("read", {"q_init": "read", "eta": 1e-4})):
+        params = {"epochs": 3, "eval_initial": False, "fast_lr": 0.2, "auto_granularity": 200.0, **extra}
+        run = run_document(digits_document("train_rider", params, 0.4, 0.4, seed=3, hidden=[16], device=FAST_DEVICE))
+        results[label] = run.summary["result"]["final_test_accuracy"]
+    assert results["read"] > results["zero"] + 0.2, results
+    assert results["read"] > 0.6, results
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cell", [(0.0, 0.05), (0.4, 1.0)])
 def test_digits_reramsb_ordering_full_length(cell: tuple[float, float]) -> None:
