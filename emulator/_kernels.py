@@ -94,7 +94,7 @@ def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granulari
     q_i = min(1, a·|d_i|), p_j = min(1, b·|x_j|) with a = b = √(|lr|/(granularity·BL)), balanced
     by √(max|x|/max|d|) under update management (max|d| scaled down by desired_bl/k when the
     train saturates). A cell pulses down where x_j·d_i > 0 (ΔW = −lr·d·xᵀ) when lr > 0, up
-    when lr < 0. Returns slots, q, p and the row and column signs.
+    when lr < 0. Returns slots, q, p and the row and column signs; non-finite x or d raise.
     """
     samples, cols = xs.shape
     rows = ds.shape[1]
@@ -107,9 +107,13 @@ def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granulari
     for s in range(samples):
         x_max = 0.0
         for j in range(cols):
+            if not np.isfinite(xs[s, j]):
+                raise ValueError("pulse train inputs x must be finite")
             x_max = max(x_max, abs(xs[s, j]))
         d_max = 0.0
         for i in range(rows):
+            if not np.isfinite(ds[s, i]):
+                raise ValueError("pulse train errors d must be finite")
             d_max = max(d_max, abs(ds[s, i]))
         if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
             continue

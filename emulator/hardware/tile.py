@@ -122,9 +122,10 @@ class Tile:
     def pulse_train(self, cmd: PulseTrain) -> SimGenerator:
         """One stochastic update per sample (rows of x and d), applied one after another.
 
-        The tile is held for BL slots per sample; each sample's train is one timeout (its
-        slots are traced individually when tracing is on). Returns `WrittenCounts`: the signed
-        counts (their per-cell sum for a batch) with the exact up and down totals.
+        The tile is held for BL slots per sample. Untraced stochastic batches take one timeout
+        for all their slots (`_stochastic_batch`); otherwise each sample's train is one timeout
+        and, when tracing, every slot is traced. Returns `WrittenCounts`: the signed counts
+        (their per-cell sum for a batch) with the exact up and down totals.
         """
         array = self.array(cmd.array)
         params = cmd.update or self.update

@@ -386,3 +386,15 @@ def test_untraced_batch_equals_the_traced_sample_by_sample_train(dead) -> None:
         else:
             assert a == b
     assert untraced[3] > 0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_inputs_or_errors_are_refused(bad) -> None:
+    x, d = X.copy(), D.copy()
+    x[1] = bad
+    with pytest.raises(ValueError, match="finite"):
+        plan_pulse_train(x, D, 0.02, GRANULARITY, DEFAULT, np.random.default_rng(0))
+    d[0] = bad
+    with pytest.raises(ValueError, match="finite"):
+        plan_stochastic_trains(np.stack([X, X]), np.stack([D, d]), 0.02, GRANULARITY, DEFAULT,
+                               np.random.default_rng(0))
