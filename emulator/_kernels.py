@@ -172,3 +172,42 @@ def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probabi
         row_words, _ = pack_firing_bits(row_uniforms, row_probability[s].astype(np.float32))
         column_words, _ = pack_firing_bits(column_uniforms, column_probability[s].astype(np.float32))
         signed_coincidences(row_words, column_words, row_sign[s], column_sign[s], out[s])
+
+
+@njit(cache=True, nogil=True)
+def dac_codes(x: np.ndarray, rows: np.ndarray, scale: np.ndarray, reduction: np.float32, step: np.float32,
+              quantize: bool, bound: np.float32, out: np.ndarray) -> None:
+    """DAC of a read pass, in float32 as numpy does it: out[k] = clip(rint(x[r]/(scale[r]·reduction)
+    / step)·step, ±bound) for r = rows[k] (no rounding when `quantize` is false)."""
+    for k in range(rows.size):
+        r = rows[k]
+        divisor = scale[r] * reduction
+        for j in range(x.shape[1]):
+            value = x[r, j] / divisor
+            if quantize:
+                value = np.rint(value / step) * step
+            out[k, j] = min(max(value, -bound), bound)
+
+
+@njit(cache=True, nogil=True)
+def adc_codes(raw: np.ndarray, noise: np.ndarray, noise_std: np.float32, step: np.float32, quantize: bool,
+              bound: np.float32, rows: np.ndarray, scale: np.ndarray, reduction: np.float32, y: np.ndarray,
+              saturated: np.ndarray) -> None:
+    """ADC of a read pass, in float32 as numpy does it: output noise (noise_std·noise, when
+    `noise` is not empty), saturation flags (|v| ≥ bound), then y[r] = clip(rint(v/step)·step,
+    ±bound)·scale[r]·reduction for r = rows[k]."""
+    noisy = noise.size > 0
+    for k in range(rows.size):
+        r = rows[k]
+        factor = scale[r] * reduction
+        hit = False
+        for j in range(raw.shape[1]):
+            value = raw[k, j]
+            if noisy:
+                value = value + noise_std * noise[k, j]
+            if abs(value) >= bound:
+                hit = True
+            if quantize:
+                value = np.rint(value / step) * step
+            y[r, j] = min(max(value, -bound), bound) * factor
+        saturated[k] = hit

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator._kernels import accumulate_signed_counts, pack_firing_bits, signed_coincidences
+from emulator.hardware.read_path import IOParameters, analog_mvm
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 
@@ -47,3 +48,64 @@ def test_signed_counts_accumulate_into_up_and_down(shape, seed, dtype) -> None:
     np.testing.assert_array_equal(up, expected_up)
     np.testing.assert_array_equal(down, expected_down)
     assert totals == (int(np.maximum(counts, 0).sum()), int(np.maximum(-counts, 0).sum()))
+
+
+def _numpy_read(weights, inputs, io, rng, transposed=False, allow_bound_management=True, noise_management=True):
+    """The read path as plain numpy array operations (what `dac_codes`/`adc_codes` replace)."""
+    def quantize(values, resolution, bound):
+        if resolution > 0.0:
+            step = 2.0 * bound * resolution
+            values = np.rint(values / step) * step
+        return np.clip(values, -bound, bound)
+
+    x = np.atleast_2d(np.asarray(inputs, dtype=np.float32))
+    matrix = weights.T if transposed else weights
+    if noise_management and io.noise_management == "abs_max":
+        alpha = np.max(np.abs(x), axis=1, keepdims=True)
+    else:
+        alpha = np.ones((x.shape[0], 1), dtype=np.float32)
+    safe_alpha = np.where(alpha > 0, alpha, 1.0).astype(np.float32)
+    y = np.zeros((x.shape[0], matrix.shape[0]), dtype=np.float32)
+    pending = np.flatnonzero(alpha[:, 0] > 0)
+    use_bm = allow_bound_management and io.bound_management == "iterative"
+    reduction, passes = 1.0, 0
+    while pending.size and passes < (io.max_bm_passes if use_bm else 1):
+        passes += 1
+        u = quantize(x[pending] / (safe_alpha[pending] * reduction), io.inp_res, io.inp_bound)
+        if io.inp_noise > 0:
+            u = u + io.inp_noise * rng.standard_normal(u.shape, dtype=np.float32)
+        raw = u @ matrix.T
+        if io.adc_gain != 1.0:
+            raw *= io.adc_gain
+        if io.adc_offset != 0.0:
+            raw += io.adc_offset
+        if io.out_noise > 0:
+            raw += io.out_noise * rng.standard_normal(raw.shape, dtype=np.float32)
+        saturated = np.any(np.abs(raw) >= io.out_bound, axis=1)
+        y[pending] = quantize(raw, io.out_res, io.out_bound) * (safe_alpha[pending] * reduction)
+        if not use_bm:
+            break
+        pending = pending[saturated]
+        reduction *= 2.0
+    return y
+
+
+READ_IOS = [IOParameters(), IOParameters(inp_noise=0.01, adc_gain=1.1, adc_offset=0.02, out_bound=0.3),
+            IOParameters(inp_res=0.0, out_res=0.0, out_noise=0.0, out_bound=0.7),
+            IOParameters(noise_management="none", out_bound=2.5), IOParameters(bound_management="none", out_bound=0.1)]
+
+
+@SETTINGS
+@given(io=st.sampled_from(READ_IOS), float64=st.booleans(), seed=st.integers(0, 2**16),
+       kind=st.sampled_from(["forward", "backward", "one-hot"]))
+def test_read_kernels_equal_the_numpy_read_path(io, float64, seed, kind) -> None:
+    """DAC and ADC codes in the compiled loops carry numpy's arithmetic bit for bit (float32
+    inputs; float32 or float64 weights), bound-management passes and noise draws included."""
+    data = np.random.default_rng(seed)
+    weights = data.normal(0, 0.5, (7, 9)).astype(np.float64 if float64 else np.float32)
+    inputs = data.normal(0, 1, (5, 7 if kind == "backward" else 9)) * (data.random((5, 1)) > 0.2)
+    options = {"forward": {}, "backward": {"transposed": True, "allow_bound_management": False},
+               "one-hot": {"allow_bound_management": False, "noise_management": False}}[kind]
+    expected = _numpy_read(weights, inputs, io, np.random.default_rng(seed), **options)
+    result = analog_mvm(weights, inputs, io, np.random.default_rng(seed), **options)
+    np.testing.assert_array_equal(result.values, expected)
