@@ -324,16 +324,17 @@ class DeviceArray:
         counts = np.asarray(counts)
         if counts.ndim != 3 or counts.shape[1:] != self.shape:
             raise ValueError(f"count stack shape {counts.shape} != (updates, *{self.shape})")
-        if len(counts) == 1 or not self.law.affine or counts.dtype not in (np.int32, np.int64):
-            for update in counts:
-                self.pulse_counts(update)
-            return
-        flat_counts = np.ascontiguousarray(counts).reshape(counts.shape[0], -1)
-        totals = np.array([total_pulses(update) for update in flat_counts], dtype=np.int64)
-        if totals.max(initial=0) >= _PARALLEL_MIN_PULSES:  # large updates: the chunked two-thread path
-            for update in counts:
-                self.pulse_counts(update)
-            return
+        if len(counts) > 1 and self.law.affine and counts.dtype in (np.int32, np.int64):
+            flat_counts = np.ascontiguousarray(counts).reshape(counts.shape[0], -1)
+            totals = np.array([total_pulses(update) for update in flat_counts], dtype=np.int64)
+            if totals.max(initial=0) < _PARALLEL_MIN_PULSES:  # else the chunked two-thread path per update
+                self._apply_affine_runs_batch(flat_counts, totals)
+                return
+        for update in counts:
+            self.pulse_counts(update)
+
+    def _apply_affine_runs_batch(self, flat_counts: np.ndarray, totals: np.ndarray) -> None:
+        """Small affine updates (updates × cells, Σ|n| each in `totals`) in one compiled call."""
         offsets = np.zeros(totals.size + 1, dtype=np.int64)
         np.cumsum(totals, out=offsets[1:])
         noise = self._no_noise
