@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from emulator._kernels import accumulate_signed_counts, accumulate_signed_counts_batch
+from emulator._kernels import accumulate_signed_counts_batch
 
 
 @dataclass
@@ -133,11 +133,8 @@ class Recorder:
 
     def count_pulses(self, key: str, counts: np.ndarray) -> tuple[int, int]:
         """Signed per-cell counts applied to an array; returns (up, down) totals."""
-        counter = self.arrays[key]
-        totals = accumulate_signed_counts(np.ascontiguousarray(counts).reshape(-1), counter.up_cells.reshape(-1),
-                                          counter.down_cells.reshape(-1))
-        self.phase_pulses[(key, self.phase)] += totals
-        return totals
+        up, down = self.count_pulse_batch(key, np.asarray(counts)[np.newaxis])[0]
+        return int(up), int(down)
 
     def count_pulse_batch(self, key: str, counts: np.ndarray) -> np.ndarray:
         """Several updates' signed counts (updates × rows × cols); returns their (up, down)
