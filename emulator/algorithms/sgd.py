@@ -42,6 +42,7 @@ class DigitalSGD(Trainer):
 
     def prepare(self) -> Gen:
         self.weights = self.workload.init_weights(self.ctl.rng, max(self.params.init_scale, 1e-12))
+        self.biases = self.workload.init_biases(self.ctl.rng, max(self.params.init_scale, 1e-12))
         yield from self.set_phase("training")
 
     def read_forward(self, layer: int, x: np.ndarray) -> Gen:

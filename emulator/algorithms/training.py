@@ -137,6 +137,8 @@ class Trainer:
         self.best_accuracy = -math.inf
         self.last_scores: dict[str, float] = {}
         self.truth_at_target: dict[str, float] = {}
+        self.biases: list[np.ndarray] = [np.zeros(layer.outputs if layer.digital_bias else 0)
+                                         for layer in self.layers]
 
     # ------------------------------------------------------------------ hooks
     @classmethod
@@ -202,6 +204,7 @@ class Trainer:
         if p.init_scale <= 0 or not self.uses_tiles or p.init_iterations == 0:
             return
         weights = self.workload.init_weights(self.ctl.rng, p.init_scale)
+        self.biases = self.workload.init_biases(self.ctl.rng, p.init_scale)
         yield from self.set_phase("programming")
         for index, (layer, target) in enumerate(zip(self.layers, weights)):
             yield from self.program_columns(index, "W", np.arange(layer.cols), target, p.init_reads,
@@ -299,9 +302,11 @@ class Trainer:
         a = x
         elements = 0
         for index, layer in enumerate(self.layers):
-            layer_input = append_bias(a) if layer.bias else a
+            layer_input = append_bias(a) if layer.analog_bias else a
             inputs.append(layer_input)
             z = yield from self.read_forward(index, layer_input)
+            if layer.digital_bias:
+                z = z + self.biases[index]
             a = activate(z, layer.activation)
             outputs.append((z, a))
             elements += z.size
@@ -320,17 +325,28 @@ class Trainer:
         elements = 0
         for index in range(len(self.layers) - 1, 0, -1):
             error = yield from self.read_backward(index, deltas[index])
-            if self.layers[index].bias:
+            if self.layers[index].analog_bias:
                 error = error[:, :-1]
             z, a = outputs[index - 1]
             deltas[index - 1] = error * activation_derivative(z, a, self.layers[index - 1].activation)
             elements += error.size
         if elements:
             yield Digital(elements, "backprop")
+        yield from self.update_biases(deltas)
         yield from self.apply_update(inputs, deltas)
         self.step += 1
         self.samples += x.shape[0]
         return loss
+
+    def update_biases(self, deltas: list[np.ndarray]) -> Gen:
+        """Floating-point SGD on the digital biases (the reference simulator's `digital_bias`)."""
+        elements = 0
+        for index, layer in enumerate(self.layers):
+            if layer.digital_bias:
+                self.biases[index] -= self.params.learning_rate * deltas[index].sum(axis=0)
+                elements += deltas[index].size
+        if elements:
+            yield Digital(elements, "bias_update")
 
     def evaluate(self) -> Gen:
         """Test-set loss (and accuracy) through the same analog forward pass (phase evaluation)."""
@@ -433,7 +449,7 @@ def true_weight_metrics(hardware: Hardware, trainer: Trainer) -> dict[str, float
     for layer in workload.layers:
         array = hardware.tile(layer.name).array("W")
         weights.append((array.g - array.reference).astype(np.float64))
-    pre = workload.forward_float(weights, workload.x_train)
+    pre = workload.forward_float(weights, workload.x_train, trainer.biases)
     outputs = activate(pre[-1], workload.layers[-1].activation)
     values = {"true_W_train_loss": workload.score(outputs, workload.y_train)["loss"]}
     if workload.reference_weights is not None and len(weights) == 1:

@@ -14,6 +14,10 @@ from typing import Literal
 import numpy as np
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity"]
+BiasPlacement = Literal["analog", "digital", "none"]
+"""Where a layer's bias lives: a constant-1 input column of the tile (analog), a vector in the
+controller updated by floating-point SGD (digital, the reference simulator's default
+`digital_bias`), or nowhere."""
 Task = Literal["classification", "regression"]
 
 
@@ -32,8 +36,8 @@ class LayerSpec:
     """Fan-in without the bias input."""
     outputs: int
     """Fan-out (tile rows)."""
-    bias: bool
-    """Whether a constant-1 input column (the last column) carries the bias."""
+    bias: BiasPlacement
+    """Where the bias lives; "analog" adds a constant-1 input column (the last column)."""
     activation: Activation
     """Nonlinearity applied (digitally) to this layer's output."""
 
@@ -43,7 +47,15 @@ class LayerSpec:
 
     @property
     def cols(self) -> int:
-        return self.inputs + int(self.bias)
+        return self.inputs + int(self.analog_bias)
+
+    @property
+    def analog_bias(self) -> bool:
+        return self.bias == "analog"
+
+    @property
+    def digital_bias(self) -> bool:
+        return self.bias == "digital"
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -140,13 +152,22 @@ class Workload:
             weights.append(rng.uniform(-bound, bound, size=layer.shape))
         return weights
 
-    def forward_float(self, weights: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
+    def init_biases(self, rng: np.random.Generator, scale: float = 1.0) -> list[np.ndarray]:
+        """Initial digital biases per layer: U(±scale/√fan_in) where the bias is digital, else empty
+        (drawn after `init_weights`, so analog-bias runs draw exactly what they did before)."""
+        return [rng.uniform(-scale / np.sqrt(layer.inputs), scale / np.sqrt(layer.inputs), size=layer.outputs)
+                if layer.digital_bias else np.zeros(0) for layer in self.layers]
+
+    def forward_float(self, weights: list[np.ndarray], x: np.ndarray,
+                      biases: list[np.ndarray] | None = None) -> list[np.ndarray]:
         """Floating-point forward pass; returns the pre-activations of every layer."""
         a = x
         pre = []
-        for layer, w in zip(self.layers, weights):
-            inputs = append_bias(a) if layer.bias else a
+        for index, (layer, w) in enumerate(zip(self.layers, weights)):
+            inputs = append_bias(a) if layer.analog_bias else a
             z = inputs @ w.T
+            if layer.digital_bias and biases is not None:
+                z = z + biases[index]
             pre.append(z)
             a = activate(z, layer.activation)
         return pre

@@ -7,12 +7,24 @@ downloads) and seeded, so the same parameters give the same data on every run.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from emulator.workloads.base import Activation, LayerSpec, Workload, activate, append_bias, tile_name
+from emulator.workloads.base import Activation, BiasPlacement, LayerSpec, Workload, activate, append_bias, tile_name
+
+
+def _bias_placement(value: Any) -> Any:
+    """true/false of older scenario files mean an analog bias column / no bias."""
+    if isinstance(value, bool):
+        return "analog" if value else "none"
+    return value
+
+
+Bias = Annotated[BiasPlacement, BeforeValidator(_bias_placement)]
+"""Bias placement: "analog" (constant-1 input column; `true`), "digital" (a controller vector
+trained by floating-point SGD, the reference simulator's default), "none" (`false`)."""
 
 
 class _Strict(BaseModel):
@@ -50,7 +62,7 @@ class TeacherStudentParams(_Strict):
     hidden: list[Annotated[int, Field(gt=0, le=4096)]] = Field(default_factory=lambda: [16])
     outputs: Annotated[int, Field(gt=0, le=4096)] = 4
     activation: Activation = "tanh"
-    bias: bool = True
+    bias: Bias = "analog"
     train_samples: Annotated[int, Field(gt=0, le=1_000_000)] = 1000
     test_samples: Annotated[int, Field(gt=0, le=1_000_000)] = 250
     teacher_scale: Annotated[float, Field(gt=0)] = 1.5
@@ -66,8 +78,9 @@ class DigitsParams(_Strict):
     hidden: list[Annotated[int, Field(gt=0, le=4096)]] = Field(default_factory=lambda: [32])
     """Hidden layer widths (default 64-32-10)."""
     activation: Activation = "sigmoid"
-    bias: bool = True
-    """Bias as an extra constant-1 input column on every layer."""
+    bias: Bias = "analog"
+    """Bias of every layer: "analog" (an extra constant-1 input column, `true`), "digital"
+    (floating-point in the controller, as the reference simulator's `digital_bias`), "none"."""
     test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.3
     split_seed: Annotated[int, Field(ge=0)] = 0
     """Seed of the stratified train/test split."""
@@ -81,7 +94,7 @@ WorkloadParams = Annotated[
 """Any workload's parameters, selected by `kind`."""
 
 
-def _layers(sizes: list[int], activation: Activation, bias: bool) -> list[LayerSpec]:
+def _layers(sizes: list[int], activation: Activation, bias: BiasPlacement) -> list[LayerSpec]:
     """Dense layers for widths [in, h1, …, out]; the last layer is linear."""
     count = len(sizes) - 1
     return [
@@ -111,7 +124,7 @@ def least_squares(params: LeastSquaresParams) -> Workload:
     optimum = float(0.5 * np.mean(np.sum(residual * residual, axis=1)))
     workload = Workload(
         name="least_squares", task="regression",
-        layers=[LayerSpec(tile_name(0), params.inputs, params.rows, False, "identity")],
+        layers=[LayerSpec(tile_name(0), params.inputs, params.rows, "none", "identity")],
         x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, optimum_loss=optimum,
         reference_weights=[solution.T],
     )
@@ -124,13 +137,14 @@ def teacher_student(params: TeacherStudentParams) -> Workload:
     rng = np.random.default_rng(params.data_seed)
     sizes = [params.inputs, *params.hidden, params.outputs]
     layers = _layers(sizes, params.activation, params.bias)
-    teacher = [rng.uniform(-1.0, 1.0, size=layer.shape) * params.teacher_scale / np.sqrt(layer.inputs)
-               for layer in layers]
+    # The teacher has a bias column wherever the student has a bias (analog or digital).
+    teacher = [rng.uniform(-1.0, 1.0, size=(layer.outputs, layer.inputs + int(layer.bias != "none")))
+               * params.teacher_scale / np.sqrt(layer.inputs) for layer in layers]
 
     def labels(x: np.ndarray) -> np.ndarray:
         a = x
         for layer, w in zip(layers, teacher):
-            a = activate((append_bias(a) if layer.bias else a) @ w.T, layer.activation)
+            a = activate((append_bias(a) if layer.bias != "none" else a) @ w.T, layer.activation)
         return a + params.noise_std * rng.standard_normal(a.shape)
 
     x_train = rng.uniform(-1.0, 1.0, size=(params.train_samples, params.inputs))
