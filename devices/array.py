@@ -170,13 +170,15 @@ class DeviceArray:
                     self.parameters[f"up_{suffix}"] - self.parameters[f"down_{suffix}"]).astype(self.dtype)
 
         reset = config.reset + config.reset_dtod * d2d_rng.standard_normal(self.shape)
-        self.reset_value = np.clip(reset, prm64["b_min"], prm64["b_max"]).astype(self.dtype)
-        self.g: np.ndarray = self.reset_value.copy()
-
         reference = config.reference_mean + config.reference_std * d2d_rng.standard_normal(self.shape)
         self.true_symmetric_point, self.sp_interior = symmetric_point(self.law, prm64)
         if config.subtract_symmetry_point:
             reference = reference + self.true_symmetric_point
+            reset = reset + self.true_symmetric_point
+        self.reset_value = reset.astype(self.dtype)
+        """Mean conductance after a reset, per cell, before clipping to the bounds (the reference
+        simulator's reset bias: a reset adds reset_std noise, then clips)."""
+        self.g: np.ndarray = np.clip(reset, prm64["b_min"], prm64["b_max"]).astype(self.dtype)
         self.reference: np.ndarray = reference.astype(self.dtype)
 
         self._write_noise_std = config.write_noise_std * config.dw_min
@@ -259,9 +261,18 @@ class DeviceArray:
         self.reference[...] = np.broadcast_to(np.asarray(reference, dtype=self.dtype), self.shape)
 
     def reset(self) -> None:
-        """Return every cell to its reset value."""
+        """Reset every cell: its mean reset value plus a fresh reset_std draw, clipped to its bounds."""
         self.g[...] = self.reset_value
+        if self.config.reset_std > 0:
+            self.g += self.config.reset_std * standard_normal(self.noise_rng, self.shape, self.dtype)
+        self._clip()
         self._all_touched = True
+
+    def set_visible(self, weights: np.ndarray | float) -> None:
+        """Set the visible weights to `weights` exactly where the bounds allow (g = w + r, clipped
+        to each cell's bounds); write noise is drawn afresh. The reference simulator's
+        `set_weights`: an idealization that programs without pulses, not a hardware operation."""
+        self.set_conductance(np.asarray(weights, dtype=np.float64) + self.reference)
 
     # ------------------------------------------------------------------ pulses
     def pulse_all(self, direction: int) -> None:
@@ -349,25 +360,47 @@ class DeviceArray:
     def apply_delta(self, delta: np.ndarray) -> None:
         """Add a floating-point increment to g, clipped (the "no pulses" update type)."""
         self.g += np.asarray(delta, dtype=self.dtype)
-        np.minimum(self.g, self.parameters["b_max"], out=self.g)
-        np.maximum(self.g, self.parameters["b_min"], out=self.g)
+        self._clip()
         self._all_touched = True
 
-    def apply_slow_processes(self) -> None:
-        """One step of the slow processes (decay toward reset, diffusion); no-op when both off."""
-        changed = False
-        if self.config.lifetime > 0:
-            self.g -= self.reset_value
-            self.g *= self._decay_scale
-            self.g += self.reset_value
-            changed = True
-        if self.config.diffusion > 0:
-            self.g += self._diffusion_rate * standard_normal(self.noise_rng, self.shape, self.dtype)
-            changed = True
-        if changed:
-            np.minimum(self.g, self.parameters["b_max"], out=self.g)
-            np.maximum(self.g, self.parameters["b_min"], out=self.g)
-            self._all_touched = True
+    def apply_slow_processes(self, steps: float = 1.0) -> None:
+        """`steps` steps of the slow processes: diffusion (g += rate·ξ per step), then decay toward
+        the reset value (g − reset ← (g − reset)·(1 − 1/lifetime) per step); no-op when both are off.
+
+        One step is exactly the reference simulator's per-mini-batch `diffuse_weights` then
+        `decay_weights`, each clipped to the bounds. Other step counts (elapsed simulated time)
+        use the closed form of that linear recursion, clipped once at the end.
+        """
+        decay, diffusion = self.config.lifetime > 0, self.config.diffusion > 0
+        if steps <= 0 or not (decay or diffusion):
+            return
+        if steps == 1.0:
+            if diffusion:
+                self.g += self._diffusion_rate * standard_normal(self.noise_rng, self.shape, self.dtype)
+                self._clip()
+            if decay:
+                self.g -= self.reset_value
+                self.g *= self._decay_scale
+                self.g += self.reset_value
+                self._clip()
+        else:
+            scale = self._decay_scale.astype(np.float64)
+            factor = scale ** steps
+            if decay:
+                self.g[...] = ((self.g - self.reset_value) * factor + self.reset_value).astype(self.dtype)
+            if diffusion:
+                # The walk's steps decay too: variance Σ_k scale^(2k)·rate², k = 1..steps (steps·rate²
+                # without decay), added after the decay of the starting state.
+                ratio = np.where(scale < 1.0, scale * scale * (1.0 - factor * factor)
+                                 / np.maximum(1.0 - scale * scale, 1e-300), steps)
+                spread = self._diffusion_rate * np.sqrt(ratio)
+                self.g += (spread * standard_normal(self.noise_rng, self.shape, np.float64)).astype(self.dtype)
+            self._clip()
+        self._all_touched = True
+
+    def _clip(self) -> None:
+        np.minimum(self.g, self.parameters["b_max"], out=self.g)
+        np.maximum(self.g, self.parameters["b_min"], out=self.g)
 
     # ------------------------------------------------------------------ kernels
     def _pulse_every_cell(self, up: bool | np.ndarray) -> None:

@@ -55,15 +55,20 @@ class PulsedDeviceConfig(BaseModel):
     subtract_symmetry_point: bool = False
     """Add each cell's analytic symmetric point to its reference (visible SP ≈ −reference offset)."""
     reset: float = 0.0
-    """Conductance value after a reset (also the initial state)."""
+    """Conductance value after a reset (also the initial state); with subtract_symmetry_point the
+    cell's symmetric point is added, as the reference simulator adds it to its reset bias."""
     reset_dtod: NonNegative = 0.0
     """Device-to-device spread of the reset value (absolute)."""
+    reset_std: NonNegative = 0.01
+    """Cycle-to-cycle spread of each reset (absolute; the reference simulator's default 0.01)."""
     diffusion: NonNegative = 0.0
-    """Std of the random walk added per slow-process step (0 = off)."""
+    """Std of the random walk added per slow-process step (0 = off). A step is one mini-batch
+    (the reference simulator's convention) or `hardware.slow_process_step_ns` of simulated time."""
     diffusion_dtod: NonNegative = 0.0
     """Relative device-to-device spread of the diffusion rate."""
     lifetime: NonNegative = 0.0
-    """Decay time constant toward the reset value, in slow-process steps (0 = off)."""
+    """Decay time constant toward the reset value, in slow-process steps (0 = off): each step
+    multiplies g − reset by 1 − 1/lifetime."""
     lifetime_dtod: NonNegative = 0.0
     """Relative device-to-device spread of the lifetime."""
 

@@ -93,7 +93,7 @@ def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granulari
     desired_bl) (at least 1) with bl management, else desired_bl; 0 when x, d or lr is zero.
     q_i = min(1, a·|d_i|), p_j = min(1, b·|x_j|) with a = b = √(|lr|/(granularity·BL)), balanced
     by √(max|x|/max|d|) under update management (max|d| scaled down by desired_bl/k when the
-    train saturates). A cell pulses down where x_j·d_i > 0 (ΔW = −lr·d·xᵀ) when lr > 0, up
+    train saturates), which bl management implies, as in the reference simulator. A cell pulses down where x_j·d_i > 0 (ΔW = −lr·d·xᵀ) when lr > 0, up
     when lr < 0. Returns slots, q, p and the row and column signs; non-finite x or d raise.
     """
     samples, cols = xs.shape
@@ -121,7 +121,7 @@ def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granulari
         bl = max(1, min(np.int64(np.ceil(min(k, 1e18))), desired_bl)) if bl_management else desired_bl
         slots[s] = bl
         scale_a = scale_b = np.sqrt(lr / (granularity * bl))
-        if update_management:
+        if update_management or bl_management:
             d_max_managed = d_max * desired_bl / k if k > desired_bl else d_max
             scale_a *= np.sqrt(x_max / d_max_managed)
             scale_b *= np.sqrt(d_max_managed / x_max)
@@ -194,8 +194,9 @@ def adc_codes(raw: np.ndarray, noise: np.ndarray, noise_std: np.float32, step: n
               bound: np.float32, rows: np.ndarray, scale: np.ndarray, reduction: np.float32, y: np.ndarray,
               saturated: np.ndarray) -> None:
     """ADC of a read pass, in float32 as numpy does it: output noise (noise_std·noise, when
-    `noise` is not empty), saturation flags (|v| ≥ bound), then y[r] = clip(rint(v/step)·step,
-    ±bound)·scale[r]·reduction for r = rows[k]."""
+    `noise` is not empty), q = rint(v/step)·step, saturation flags (|q| > bound, tested after the
+    quantization as the reference simulator does), then y[r] = clip(q, ±bound)·scale[r]·reduction
+    for r = rows[k]."""
     noisy = noise.size > 0
     for k in range(rows.size):
         r = rows[k]
@@ -205,9 +206,9 @@ def adc_codes(raw: np.ndarray, noise: np.ndarray, noise_std: np.float32, step: n
             value = raw[k, j]
             if noisy:
                 value = value + noise_std * noise[k, j]
-            if abs(value) >= bound:
-                hit = True
             if quantize:
                 value = np.rint(value / step) * step
+            if abs(value) > bound:
+                hit = True
             y[r, j] = min(max(value, -bound), bound) * factor
         saturated[k] = hit

@@ -95,6 +95,8 @@ class Recorder:
         self.events = 0
         self.commands: dict[str, int] = defaultdict(int)
         self.digital_ops: dict[str, int] = defaultdict(int)
+        self.ideal_writes: dict[str, int] = defaultdict(int)
+        """Cells set by idealized programming (`SetWeights`), per array: no pulses were counted."""
         self.metrics: list[tuple[int, str, int, str, float]] = []
         self.tracing = trace
         self.trace_events: list[TraceEvent] = []
@@ -215,4 +217,5 @@ class Recorder:
             "commands": dict(sorted(self.commands.items())),
             "digital_ops": dict(sorted(self.digital_ops.items())),
             "events": int(self.events),
+            **({"ideal_writes": dict(sorted(self.ideal_writes.items()))} if self.ideal_writes else {}),
         }

@@ -55,6 +55,7 @@ def build_hardware(scenario: Scenario) -> Hardware:
         seed=scenario.seed,
         trace=scenario.output.trace != "none",
         shared_adc_count=scenario.hardware.shared_adc_count,
+        slow_process_step_ns=scenario.hardware.slow_process_step_ns,
     )
 
 

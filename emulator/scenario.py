@@ -121,6 +121,10 @@ class HardwareConfig(_Strict):
     """Overrides of cost-model fields (see HardwareCosts), e.g. {pulse_width_ns = 5}."""
     shared_adc_count: Annotated[int, Field(gt=0)] | None = None
     """If set, all tiles share one pool of this many ADCs instead of one pool each."""
+    slow_process_step_ns: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    """Run the devices' slow processes (lifetime decay, diffusion) in simulated time: one step per
+    this many ns, applied lazily at each access of a tile. Unset: one step per mini-batch of a
+    training program (the reference simulator's convention)."""
     tiles: dict[str, TileConfig]
     """The tiles by name, e.g. [hardware.tiles.t0]."""
 

@@ -40,7 +40,7 @@ class RIDERParams(FastArrayParams, BufferParams):
 def initial_read(trainer: TransferTrainer, layer: int) -> Gen:
     """Every column of P read once (one-hot, phase "training"): the EMA's first observation."""
     spec = trainer.layers[layer]
-    values = yield Read(spec.name, "P", np.eye(spec.cols), one_hot=True)
+    values = yield Read(spec.name, "P", np.eye(spec.cols), one_hot=True, io=trainer.p.transfer_io)
     yield Digital(spec.rows * spec.cols, "tracker_init")
     return np.asarray(values, dtype=np.float64).T
 

@@ -82,7 +82,8 @@ class AGAD(TransferTrainer):
 
     def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
         signal = self.filters[layer].signal(columns, reads, self.choppers[layer].signs)
-        return signal, self.sweeps[layer] >= self.period
+        # The reference simulator writes once more than N sweeps are done (transfer_counter > N).
+        return signal, self.sweeps[layer] > self.period
 
     def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
         flipped = self.choppers[layer].flips(columns, self.sweeps[layer], self.ctl.rng)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Annotated, Any, Generator
+from typing import Annotated, Any, Generator, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,6 +33,8 @@ from emulator.hardware import (
     PulseCounts,
     Read,
     SetPhase,
+    SetWeights,
+    SlowProcessStep,
     UpdateParameters,
 )
 from emulator.hardware.commands import fired_pulses
@@ -72,6 +74,10 @@ class TrainingParams(BaseModel):
     init_tolerance: Annotated[float, Field(gt=0)] = 0.05
     """Program-and-verify tolerance of the initial weights (weight units)."""
     init_iterations: Annotated[int, Field(ge=0, le=1000)] = 5
+    init_programming: Literal["verify", "ideal"] = "verify"
+    """How initial weights are written: "verify" (program-and-verify with pulses and reads, as a
+    chip must) or "ideal" (exactly, without pulses: the reference simulator's set_weights, for
+    comparisons with it; booked as ideal_writes)."""
     target_loss: Annotated[float, Field(gt=0)] | None = None
     """Record when the running training loss (mean of `loss_window` steps) first reaches this."""
     stop_at_target: bool = False
@@ -137,6 +143,7 @@ class Trainer:
         self.best_accuracy = -math.inf
         self.last_scores: dict[str, float] = {}
         self.truth_at_target: dict[str, float] = {}
+        self.slow_processes = False
         self.biases: list[np.ndarray] = [np.zeros(layer.outputs if layer.digital_bias else 0)
                                          for layer in self.layers]
 
@@ -201,14 +208,22 @@ class Trainer:
     def initialize_weights(self) -> Gen:
         """Program W of every layer to PyTorch-style random initial weights (phase programming)."""
         p = self.params
-        if p.init_scale <= 0 or not self.uses_tiles or p.init_iterations == 0:
+        if p.init_scale <= 0 or not self.uses_tiles or (p.init_programming == "verify" and p.init_iterations == 0):
             return
         weights = self.workload.init_weights(self.ctl.rng, p.init_scale)
         self.biases = self.workload.init_biases(self.ctl.rng, p.init_scale)
         yield from self.set_phase("programming")
-        for index, (layer, target) in enumerate(zip(self.layers, weights)):
-            yield from self.program_columns(index, "W", np.arange(layer.cols), target, p.init_reads,
-                                            p.init_iterations, p.init_tolerance)
+        for index, target in enumerate(weights):
+            yield from self.write_array(index, "W", target)
+
+    def write_array(self, layer: int, array: str, target: np.ndarray) -> Gen:
+        """Write a whole array to `target` (rows × cols) the way `init_programming` says."""
+        p = self.params
+        if p.init_programming == "ideal":
+            yield SetWeights(self.layers[layer].name, array, target)
+            return
+        yield from self.program_columns(layer, array, np.arange(self.layers[layer].cols), target, p.init_reads,
+                                        p.init_iterations, p.init_tolerance)
 
     def program_columns(self, layer: int, array: str, columns: np.ndarray, targets: np.ndarray,
                         reads: int, iterations: int, tolerance: float, max_pulses: int = 1000) -> Gen:
@@ -249,6 +264,10 @@ class Trainer:
         """The whole program: check, initialize, prepare, train, evaluate; returns the result."""
         self.check_hardware()
         p = self.params
+        self.slow_processes = self.uses_tiles and any(
+            config.lifetime > 0 or config.diffusion > 0
+            for layer in self.layers for config in (self.ctl.device_config(layer.name, array)
+                                                    for array in self.required_arrays(p)))
         yield from self.initialize_weights()
         yield from self.prepare()
         if p.eval_initial:
@@ -334,6 +353,8 @@ class Trainer:
             yield Digital(elements, "backprop")
         yield from self.update_biases(deltas)
         yield from self.apply_update(inputs, deltas)
+        if self.slow_processes:
+            yield SlowProcessStep()  # decay and diffusion once per mini-batch, as the reference simulator
         self.step += 1
         self.samples += x.shape[0]
         return loss

@@ -11,9 +11,10 @@ rate from `auto_scale` folded into d), then (phase "transfer") one column of P p
 (TT-v1, `transfer_mode = "direct"`: W += transfer_lr·signal as a pulse train) or through the
 digital buffer H (TT-v2 and later, `"buffered"`: one pulse per cell where |H| ≥ θ).
 
-Deviation from the reference simulator, on purpose and small: its transfers interleave with
-the per-sample updates inside a mini-batch; here the batch's trains run first and its column
-transfers follow (same count, same order of columns).
+`transfer_timing` chooses when a mini-batch's column transfers run: right after the sample
+that makes each due (the reference simulator's order, one train command per sample) or after
+all of the batch's trains (one batched train command per layer, faster to emulate; same count
+and order of columns).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emulator.algorithms.training import Trainer, TrainingParams, transfer_update_default
 from emulator.algorithms.transfer_rules import AutoScale, Choppers, buffer_granularity, buffer_threshold
-from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read, UpdateParameters
+from emulator.hardware import Controller, Digital, IOParameters, Parallel, PulseTrain, Read, UpdateParameters
 
 Gen = Generator[Any, Any, Any]
 
@@ -50,6 +51,16 @@ class FastArrayParams(TrainingParams):
     """Pulse-train settings of transfer writes (desired_bl 1 by default: one pulse per cell)."""
     gamma: Annotated[float, Field(ge=0)] = 0.0
     """Weight γ of the fast array in the effective weight W + γ·(P − reference)."""
+    fast_init: Literal["reset", "zero"] = "reset"
+    """Initial state of P: its reset state, or visible 0 written as `init_programming` says (the
+    reference simulator sets its fast device to 0 when the weights are set)."""
+    transfer_io: IOParameters | None = None
+    """Read path of the one-hot transfer reads of P (the reference simulator's `transfer_forward`);
+    default the tile's. Transfer reads never use noise or bound management."""
+    transfer_timing: Literal["after_batch", "per_sample"] = "after_batch"
+    """When the column transfers of a mini-batch run: after all its gradient trains, or each
+    right after the sample that makes it due (the reference simulator's order; one train command
+    per sample, slower to emulate)."""
 
 
 class BufferParams(BaseModel):
@@ -58,7 +69,8 @@ class BufferParams(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     thres_scale: Annotated[float, Field(gt=0)] = 1.0
-    """Buffer threshold θ = thres_scale × granularity of W (× auto_granularity scaling)."""
+    """Buffer threshold θ = thres_scale × granularity of P, the array read (× auto_granularity
+    scaling), as the reference simulator's buffer granularity of its "from" device."""
     auto_granularity: Annotated[float, Field(ge=0)] = 1000.0
     """If > 0, θ is scaled by auto_granularity / (cols · transfer_every)."""
     momentum: Annotated[float, Field(ge=0, le=1)] = 0.0
@@ -109,11 +121,12 @@ class TransferTrainer(Trainer):
         return p.transfer_lr * (p.learning_rate if p.scale_transfer_lr else 1.0)
 
     def prepare(self) -> Gen:
-        """Buffer thresholds from the nominal granularity of W (datasheet, not device state)."""
+        """Buffer thresholds from the nominal granularity of P, the array the transfers read
+        (datasheet, not device state; the reference simulator's `from_weight_granularity`)."""
         self.thresholds = []
         for index, layer in enumerate(self.layers):
             self.thresholds.append(buffer_granularity(
-                self.dw_min(index, "W"), float(getattr(self.p, "thres_scale", 1.0)),
+                self.dw_min(index, "P"), float(getattr(self.p, "thres_scale", 1.0)),
                 float(getattr(self.p, "auto_granularity", 0.0)), layer.cols, self.p.transfer_every))
         return
         yield
@@ -176,19 +189,40 @@ class TransferTrainer(Trainer):
             x = x * self.choppers[layer].signs
         return x, d, lr
 
+    def initialize_weights(self) -> Gen:
+        """W as every trainer initializes it; then P at visible 0 if `fast_init` says so."""
+        yield from super().initialize_weights()
+        if self.p.fast_init == "zero":
+            yield from self.set_phase("programming")
+            for index, layer in enumerate(self.layers):
+                yield from self.write_array(index, "P", np.zeros(layer.shape))
+
     def apply_update(self, inputs: list[np.ndarray], deltas: list[np.ndarray]) -> Gen:
+        if self.p.auto_scale or self.chopped:
+            yield Digital(sum(x.size + d.size for x, d in zip(inputs, deltas)), "gradient_scaling")
+        if self.p.transfer_timing == "per_sample":
+            for sample in range(inputs[0].shape[0]):
+                yield from self.set_phase("training")
+                yield from self.gradient_step([x[sample:sample + 1] for x in inputs],
+                                              [d[sample:sample + 1] for d in deltas])
+                yield from self.set_phase("transfer")
+                for index in range(len(self.layers)):
+                    yield from self.transfer(index, 1)
+            return
+        yield from self.gradient_step(inputs, deltas)
+        yield from self.set_phase("transfer")
+        for index in range(len(self.layers)):
+            yield from self.transfer(index, inputs[index].shape[0])
+
+    def gradient_step(self, inputs: list[np.ndarray], deltas: list[np.ndarray]) -> Gen:
+        """The gradient pulse trains of some samples on P of every layer (layers in parallel)."""
         commands = []
         for index, (layer, x, d) in enumerate(zip(self.layers, inputs, deltas)):
             x_train, d_train, lr = self.gradient_trains(index, x, d)
             commands.append(PulseTrain(layer.name, "P", x_train, d_train, lr, update=self.p.update))
-        if self.p.auto_scale or self.chopped:
-            yield Digital(sum(x.size + d.size for x, d in zip(inputs, deltas)), "gradient_scaling")
         results = yield Parallel(commands)
         for layer, counts in zip(self.layers, results):
             self.count(layer.name, "P", counts)
-        yield from self.set_phase("transfer")
-        for index in range(len(self.layers)):
-            yield from self.transfer(index, inputs[index].shape[0])
 
     # ------------------------------------------------------------------ transfers
     def transfer(self, layer: int, samples: int) -> Gen:
@@ -228,7 +262,7 @@ class TransferTrainer(Trainer):
         spec = self.layers[layer]
         onehots = np.zeros((columns.size, spec.cols))
         onehots[np.arange(columns.size), columns] = 1.0
-        values = yield Read(spec.name, "P", onehots, one_hot=True, minus=self.transfer_read(layer))
+        values = yield Read(spec.name, "P", onehots, one_hot=True, minus=self.transfer_read(layer), io=self.p.transfer_io)
         reads = np.asarray(values, dtype=np.float64).T
         signal, allow = self.column_signal(layer, columns, reads)
         yield Digital(reads.size, "transfer_signal")

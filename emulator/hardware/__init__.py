@@ -9,7 +9,9 @@ from emulator.hardware.commands import (
     Read,
     ReadCells,
     SetPhase,
+    SetWeights,
     SignPattern,
+    SlowProcessStep,
     Wait,
     WrittenCounts,
 )
@@ -24,6 +26,6 @@ from emulator.hardware.tile import ADCPool, Tile
 __all__ = [
     "ADCPool", "COST_MODELS", "Command", "Controller", "Digital", "Hardware", "HardwareCosts",
     "IOParameters", "ObservedResource", "Parallel", "Program", "ProgramAndVerify", "PulseCounts", "PulseTrain", "Read",
-    "ReadCells", "ReadResult", "SetPhase", "SignPattern", "Tile", "TileSpec", "TrainPlan",
+    "ReadCells", "ReadResult", "SetPhase", "SetWeights", "SignPattern", "SlowProcessStep", "Tile", "TileSpec", "TrainPlan",
     "UpdateParameters", "Wait", "WrittenCounts", "analog_mvm", "get_cost_model", "ns_to_ps", "plan_pulse_train",
 ]

@@ -12,6 +12,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from emulator.hardware.pulse_trains import UpdateParameters
+from emulator.hardware.read_path import IOParameters
 
 
 class WrittenCounts(np.ndarray):
@@ -104,6 +105,8 @@ class Read:
     """Name of a second array on the same tile read differentially (W_array − W_minus)."""
     perfect: bool = False
     """Ideal read for this command only (diagnostics)."""
+    io: IOParameters | None = None
+    """Read-path settings for this command (e.g. a transfer read's own periphery); default the tile's."""
 
 
 @dataclass
@@ -117,6 +120,26 @@ class ReadCells:
     array: str
     repeats: int = 1
     minus: str | None = None
+
+
+@dataclass
+class SetWeights:
+    """IDEALIZED programming: the visible weights of an array become `values` exactly where the
+    cells' bounds allow, without pulses, reads or time (the reference simulator's `set_weights`,
+    for comparisons with it). Counted as `ideal_writes` per array, never as pulses. Result: None."""
+
+    tile: str
+    array: str
+    values: np.ndarray
+
+
+@dataclass
+class SlowProcessStep:
+    """One step of the devices' slow processes (decay, diffusion) on every array, the reference
+    simulator's per-mini-batch convention. Ignored when the hardware runs them in simulated
+    time (`slow_process_step_ns`). Takes no time. Result: None."""
+
+    steps: float = 1.0
 
 
 @dataclass
@@ -149,4 +172,5 @@ class Parallel:
     commands: Sequence[object] = field(default_factory=list)
 
 
-Command = PulseTrain | PulseCounts | SignPattern | Read | ReadCells | Digital | Wait | SetPhase | Parallel
+Command = (PulseTrain | PulseCounts | SignPattern | Read | ReadCells | SetWeights | SlowProcessStep | Digital | Wait
+           | SetPhase | Parallel)

@@ -24,7 +24,9 @@ from emulator.hardware.commands import (
     Read,
     ReadCells,
     SetPhase,
+    SetWeights,
     SignPattern,
+    SlowProcessStep,
     Wait,
 )
 from emulator.hardware.costs import ns_to_ps
@@ -138,6 +140,13 @@ class Controller:
             return (yield from self.hardware.tile(command.tile).read(command))
         if isinstance(command, ReadCells):
             return (yield from self.hardware.tile(command.tile).read_cells(command))
+        if isinstance(command, SetWeights):
+            return (yield from self.hardware.tile(command.tile).set_weights(command))
+        if isinstance(command, SlowProcessStep):
+            for tile in self.hardware.tiles.values():
+                tile.slow_process_step(command.steps)
+            self.recorder.events += 1
+            return None
         if isinstance(command, ProgramAndVerify):
             return (yield from self._program_and_verify(command))
         if isinstance(command, Digital):

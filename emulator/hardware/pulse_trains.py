@@ -27,7 +27,8 @@ class UpdateParameters(BaseModel):
     update_bl_management: bool = True
     """Shorten the train to ceil(k) slots when fewer suffice."""
     update_management: bool = True
-    """Balance row and column firing probabilities (and saturate when k > desired_bl)."""
+    """Balance row and column firing probabilities (and saturate when k > desired_bl). Always on
+    when update_bl_management is (the reference simulator switches it on then)."""
     pulse_type: Literal["stochastic", "mean_count", "none"] = "stochastic"
     """stochastic coincidences, deterministic mean counts, or a floating-point update."""
 
@@ -74,9 +75,8 @@ def plan_pulse_train(
     row_sign, column_sign = row_signs[0], column_signs[0]
 
     if params.pulse_type == "mean_count":
-        magnitude = np.rint(bl * np.outer(row_probability, column_probability))
-        counts = (magnitude * np.outer(row_sign, column_sign)).astype(np.int32)
-        slot_pulses = _even_slot_split(int(magnitude.sum()), bl)
+        counts = mean_counts(row_probability, column_probability, row_sign, column_sign, bl)
+        slot_pulses = _even_slot_split(int(np.abs(counts).sum()), bl)
         return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
     counts = counts_out if counts_out is not None else np.empty((rows, cols), dtype=np.int32)
@@ -112,6 +112,18 @@ def plan_stochastic_trains(
     uniforms = rng.random(int(slots.sum()) * (rows + cols), dtype=np.float32)
     stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts)
     return counts, slots
+
+
+def mean_counts(row_probability: np.ndarray, column_probability: np.ndarray, row_sign: np.ndarray,
+                column_sign: np.ndarray, bl: int) -> np.ndarray:
+    """Deterministic counts of the reference simulator's MEAN_COUNT pulse type: each line's count
+    n = rint(BL·p) first, then per cell rint(n_row / BL · n_col), in float32 (its RPU_ROUNDFUNF is
+    rintf: halves to even). Signed as the emulator's counts (> 0 up)."""
+    blf = np.float32(bl)
+    row_counts = np.rint(blf * row_probability.astype(np.float32))
+    column_counts = np.rint(blf * column_probability.astype(np.float32))
+    magnitude = np.rint(np.outer(row_counts / blf, column_counts).astype(np.float32))
+    return (magnitude * np.outer(row_sign, column_sign)).astype(np.int32)
 
 
 def _even_slot_split(total: int, bl: int) -> np.ndarray:

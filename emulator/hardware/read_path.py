@@ -39,13 +39,28 @@ class IOParameters(BaseModel):
     noise_management: Literal["abs_max", "none"] = "abs_max"
     """Scale each input vector by its max |x| before the DAC (and undo it after the ADC)."""
     bound_management: Literal["iterative", "none"] = "iterative"
-    """Forward only: redo saturated samples with the input halved, up to max_bm_passes passes."""
-    max_bm_passes: Annotated[int, Field(ge=1, le=16)] = 5
-    """Maximum number of passes of iterative bound management."""
+    """Forward only: redo saturated samples with the input halved, until the reduction exceeds
+    max_bm_factor or max_bm_res / DAC step (the reference simulator's rule)."""
+    max_bm_factor: Annotated[int, Field(ge=0, le=2**20)] = 1000
+    """Largest input reduction of iterative bound management."""
+    max_bm_res: Annotated[float, Field(gt=0.0)] = 0.25
+    """Bound management also stops once the reduction exceeds max_bm_res / DAC step (2·inp_bound·inp_res)."""
     adc_offset: float = 0.0
     """Fault: constant offset added to every analog output before the ADC (normalized units)."""
     adc_gain: Annotated[float, Field(gt=0.0)] = 1.0
     """Fault: gain error of the output path before the ADC (1 = ideal)."""
+
+    @property
+    def max_bm_passes(self) -> int:
+        """Passes iterative bound management may take: reductions 1, 2, 4, … while the reduction
+        of the last pass was at most min(max_bm_factor, max_bm_res / DAC step)."""
+        limit = float(self.max_bm_factor)
+        if self.inp_res > 0:
+            limit = min(limit, self.max_bm_res / (2.0 * self.inp_bound * self.inp_res))
+        passes, reduction = 1, 1.0
+        while reduction <= limit:
+            passes, reduction = passes + 1, reduction * 2.0
+        return passes
 
     @property
     def adc_levels(self) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import simpy
 
 from devices import DeviceArray, PulsedDeviceConfig
-from emulator.hardware.costs import HardwareCosts
+from emulator.hardware.costs import HardwareCosts, ns_to_ps
 from emulator.hardware.pulse_trains import UpdateParameters
 from emulator.hardware.read_path import IOParameters
 from emulator.hardware.tile import ADCPool, Tile
@@ -44,7 +44,11 @@ class Hardware:
         seed: int | np.random.SeedSequence | None = 0,
         trace: bool = False,
         shared_adc_count: int | None = None,
+        slow_process_step_ns: float | None = None,
     ) -> None:
+        """`slow_process_step_ns`: run the devices' slow processes (decay, diffusion) in simulated
+        time, one step per this many ns, applied lazily at each access of a tile; None keeps the
+        reference simulator's clock (one step per `SlowProcessStep` command, i.e. per mini-batch)."""
         self.env = simpy.Environment()
         self.costs = costs or HardwareCosts()
         self.recorder = Recorder(trace=trace)
@@ -53,6 +57,7 @@ class Hardware:
         tile_seeds = self.seed_sequence.spawn(len(tiles) + 1)
         self.controller_seed = tile_seeds[-1]
         shared_pool = ADCPool(self.env, shared_adc_count, "shared.adc") if shared_adc_count else None
+        step_ps = ns_to_ps(slow_process_step_ns) if slow_process_step_ns else None
         self.tiles: dict[str, Tile] = {}
         for (name, spec), tile_seed in zip(tiles.items(), tile_seeds):
             array_seeds = tile_seed.spawn(len(spec.arrays) + 1)
@@ -62,7 +67,8 @@ class Hardware:
             }
             self.tiles[name] = Tile(self.env, name, arrays, self.costs, spec.io, spec.update,
                                     self.recorder, array_seeds[-1], adc_pool=shared_pool,
-                                    dead_rows=spec.dead_rows, dead_cols=spec.dead_cols)
+                                    dead_rows=spec.dead_rows, dead_cols=spec.dead_cols,
+                                    slow_process_step_ps=step_ps)
 
     def tile(self, name: str) -> Tile:
         try:

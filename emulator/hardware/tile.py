@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from devices import DeviceArray
-from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SignPattern, WrittenCounts
+from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SetWeights, SignPattern, WrittenCounts
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train, plan_stochastic_trains
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
@@ -68,6 +68,7 @@ class Tile:
         adc_pool: ADCPool | None = None,
         dead_rows: tuple[int, ...] = (),
         dead_cols: tuple[int, ...] = (),
+        slow_process_step_ps: int | None = None,
     ) -> None:
         shapes = {a.shape for a in arrays.values()}
         if len(shapes) != 1:
@@ -89,6 +90,11 @@ class Tile:
         self.adc_pool = adc_pool or ADCPool(env, costs.adc_count(rows, cols), f"{name}.adc")
         for array_name, array in arrays.items():
             recorder.register_array(self.key(array_name), array.shape)
+        # Slow processes in simulated time: applied lazily from the time elapsed since the last access.
+        self.slow_process_step_ps = slow_process_step_ps
+        self._aged_ps = 0
+        self._aging = [array for array in arrays.values()
+                       if array.config.lifetime > 0 or array.config.diffusion > 0] if slow_process_step_ps else []
         # Fault: broken row/column lines. Pulses sent there change nothing; reads see no current.
         self.dead_rows = tuple(sorted(set(dead_rows)))
         self.dead_cols = tuple(sorted(set(dead_cols)))
@@ -108,6 +114,20 @@ class Tile:
     def _restore_dead(self, array: DeviceArray, saved: np.ndarray | None) -> None:
         if saved is not None and self.dead is not None:
             array.g[self.dead] = saved
+
+    def age(self) -> None:
+        """Bring the slow processes of this tile's arrays up to now (simulated-time clock only)."""
+        if self._aging and self.env.now > self._aged_ps:
+            steps = (self.env.now - self._aged_ps) / self.slow_process_step_ps
+            for array in self._aging:
+                array.apply_slow_processes(steps)
+            self._aged_ps = self.env.now
+
+    def slow_process_step(self, steps: float) -> None:
+        """Per-mini-batch slow processes (the reference simulator's clock); a no-op on the time clock."""
+        if self.slow_process_step_ps is None:
+            for array in self.arrays.values():
+                array.apply_slow_processes(steps)
 
     def key(self, array: str) -> str:
         return f"{self.name}/{array}"
@@ -141,6 +161,7 @@ class Tile:
         fired = np.zeros(2, dtype=np.int64)  # up, down over every sample
         with self.lock.request() as request:
             yield request
+            self.age()
             if params.pulse_type == "stochastic" and not self.recorder.tracing:
                 total, fired = yield from self._stochastic_batch(array, cmd, xs, ds, granularity, params)
                 return WrittenCounts.of(total, *fired)
@@ -198,6 +219,7 @@ class Tile:
             raise ValueError(f"counts shape {counts.shape} != array shape {array.shape}")
         with self.lock.request() as request:
             yield request
+            self.age()
             start = self.env.now
             slots = self.costs.count_slots(counts)
             if slots:
@@ -210,6 +232,7 @@ class Tile:
         array = self.array(cmd.array)
         with self.lock.request() as request:
             yield request
+            self.age()
             start = self.env.now
             key = self.key(cmd.array)
             pulses: int | None = None
@@ -260,13 +283,29 @@ class Tile:
         self.recorder.trace(key, name, start, self.env.now, slots=slots)
 
     # ---------------------------------------------------------------- reads
+    def set_weights(self, cmd: SetWeights) -> SimGenerator:
+        """Idealized programming (no pulses, no time): see `SetWeights`."""
+        array = self.array(cmd.array)
+        values = np.asarray(cmd.values, dtype=np.float64)
+        if values.shape != array.shape:
+            raise ValueError(f"set_weights on {self.key(cmd.array)} {array.shape}: values {values.shape}")
+        with self.lock.request() as request:
+            yield request
+            self.age()
+            saved = self._keep_dead(array)
+            array.set_visible(values)
+            self._restore_dead(array, saved)
+            self.recorder.ideal_writes[self.key(cmd.array)] += array.size
+            self.recorder.events += 1
+
     def read(self, cmd: Read) -> SimGenerator:
         with self.lock.request() as request:
             yield request
+            self.age()
             weights = self._weights(cmd.array, cmd.minus)
             inputs = np.asarray(cmd.inputs, dtype=np.float32)
             vector = inputs.ndim == 1
-            result = self._mvm(weights, inputs, cmd.direction, cmd.one_hot, cmd.perfect)
+            result = self._mvm(weights, inputs, cmd.direction, cmd.one_hot, cmd.perfect, cmd.io)
             yield from self._charge_read(cmd.array, result, inputs.shape[-1])
             return result.values[0] if vector else result.values
 
@@ -274,6 +313,7 @@ class Tile:
         """Column-by-column one-hot reads of every cell, `repeats` times, averaged."""
         with self.lock.request() as request:
             yield request
+            self.age()
             weights = self._weights(cmd.array, cmd.minus)
             rows, cols = self.shape
             total = np.zeros((rows, cols), dtype=np.float64)
@@ -292,8 +332,9 @@ class Tile:
         return weights
 
     def _mvm(self, weights: np.ndarray, inputs: np.ndarray, direction: str, one_hot: bool,
-             perfect: bool) -> ReadResult:
-        io = self.io.model_copy(update={"is_perfect": True}) if perfect else self.io
+             perfect: bool, io: IOParameters | None = None) -> ReadResult:
+        io = io or self.io
+        io = io.model_copy(update={"is_perfect": True}) if perfect else io
         return analog_mvm(
             weights, inputs, io, self.read_rng,
             transposed=(direction == "backward"),

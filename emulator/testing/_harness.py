@@ -31,6 +31,7 @@ from emulator.hardware import (
     PulseTrain,
     Read,
     ReadCells,
+    SetWeights,
     SignPattern,
     TileSpec,
 )
@@ -50,7 +51,7 @@ values, or (hardware, label, step, state) → values for a probe that compares t
 state (what it passed to the checkpoint) with the truth."""
 
 #: Commands that hold a tile for their duration.
-TILE_COMMANDS = (PulseTrain, PulseCounts, SignPattern, Read, ReadCells)
+TILE_COMMANDS = (PulseTrain, PulseCounts, SignPattern, Read, ReadCells, SetWeights)
 #: Commands that change pulse counters.
 WRITE_COMMANDS = (PulseTrain, PulseCounts, SignPattern)
 
@@ -455,7 +456,7 @@ class HarnessSession:
             self._tally_write(record, command, result)
         elif isinstance(command, (Read, ReadCells)):
             self._tally_read(record, command)
-        if self.spec.track_bounds and record.tile is not None and isinstance(command, WRITE_COMMANDS):
+        if self.spec.track_bounds and record.tile is not None and isinstance(command, WRITE_COMMANDS + (SetWeights,)):
             self._check_bounds_now(record)
         if not self.spec.log_commands:
             record.command = None

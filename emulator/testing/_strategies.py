@@ -259,7 +259,7 @@ def io_parameters(*, perfect: bool | None = None, faults: bool = False) -> st.Se
         out_noise=_zero_or(_floats(0.0, 0.1)),
         noise_management=st.sampled_from(["abs_max", "none"]),
         bound_management=st.sampled_from(["iterative", "none"]),
-        max_bm_passes=st.integers(1, 5),
+        max_bm_factor=st.integers(0, 16),
     )
 
 

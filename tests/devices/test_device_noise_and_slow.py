@@ -144,6 +144,77 @@ def test_slow_processes_respect_bounds() -> None:
         assert np.all((array.g >= array.parameters["b_min"]) & (array.g <= array.parameters["b_max"]))
 
 
+def test_one_step_is_the_reference_order_diffuse_then_decay() -> None:
+    """One step: g ← clip(g + ρ·ξ); g ← clip((g − b)·(1 − 1/τ) + b), the reference simulator's
+    post_update_step (diffuse_weights, then decay_weights)."""
+    config = LinearStepConfig(lifetime=20.0, diffusion=0.01, reset=0.1, w_max=0.5, w_min=-0.5,
+                              w_max_dtod=0.0, w_min_dtod=0.0)
+    array = DeviceArray(config, (40, 40), seed=11, dtype=np.float64)
+    array.set_conductance(np.linspace(-0.5, 0.5, 1600).reshape(40, 40))
+    g0 = array.g.copy()
+    draws = np.random.default_rng(0)
+    draws.bit_generator.state = array.noise_rng.bit_generator.state
+    xi = draws.standard_normal((40, 40))
+    array.apply_slow_processes()
+    diffused = np.clip(g0 + array._diffusion_rate * xi, -0.5, 0.5)
+    expected = np.clip((diffused - array.reset_value) * array._decay_scale + array.reset_value, -0.5, 0.5)
+    np.testing.assert_allclose(array.g, expected, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("steps", [7.0, 30.5])
+def test_many_steps_at_once_match_the_step_by_step_process(steps: float) -> None:
+    """The closed form for elapsed steps (decay + diffusion, an Ornstein–Uhlenbeck recursion): mean
+    and variance across cells equal those of stepping one at a time (integer part), within
+    sampling error; away from the bounds, where clipping does not act."""
+    config = LinearStepConfig(lifetime=25.0, diffusion=0.004, reset=0.05, w_max=5.0, w_min=-5.0,
+                              w_max_dtod=0.0, w_min_dtod=0.0)
+    at_once = DeviceArray(config, SHAPE, seed=12, dtype=np.float64)
+    at_once.set_conductance(0.6)
+    at_once.apply_slow_processes(steps)
+    scale = 1 - 1 / 25.0
+    mean = 0.05 + (0.6 - 0.05) * scale ** steps
+    variance = 0.004 ** 2 * scale ** 2 * (1 - scale ** (2 * steps)) / (1 - scale ** 2)
+    assert abs(at_once.g.mean() - mean) < 5 * np.sqrt(variance / N)
+    assert abs(at_once.g.var() / variance - 1) < 5 * np.sqrt(2 / N)
+    if steps == int(steps):
+        stepped = DeviceArray(config, SHAPE, seed=13, dtype=np.float64)
+        stepped.set_conductance(0.6)
+        for _ in range(int(steps)):
+            stepped.apply_slow_processes()
+        assert abs(stepped.g.mean() - mean) < 5 * np.sqrt(variance / N)
+        assert abs(stepped.g.var() / variance - 1) < 5 * np.sqrt(2 / N)
+
+
+def test_reset_value_includes_the_symmetric_point_and_each_reset_draws_reset_std() -> None:
+    config = get_preset("ReRamSB", subtract_symmetry_point=True, reset_std=0.02)
+    array = DeviceArray(config, SHAPE, seed=14, dtype=np.float64)
+    inside = (array.true_symmetric_point > array.parameters["b_min"]) & (
+        array.true_symmetric_point < array.parameters["b_max"])
+    np.testing.assert_allclose(array.reset_value[inside], array.true_symmetric_point[inside], atol=1e-12)
+    # A new array sits at its mean reset value, clipped to its bounds.
+    np.testing.assert_array_equal(array.g, np.clip(array.reset_value, array.parameters["b_min"],
+                                                   array.parameters["b_max"]))
+    array.reset()
+    spread = (array.g - array.reset_value)[inside]
+    assert abs(spread.std() - 0.02) < 5 * 0.02 / np.sqrt(2 * spread.size)
+    assert abs(spread.mean()) < 5 * 0.02 / np.sqrt(spread.size)
+    plain = DeviceArray(get_preset("ReRamSB"), (10, 10), seed=14)
+    assert np.all(np.abs(plain.reset_value) == 0)
+
+
+def test_set_visible_is_exact_within_the_bounds_and_redraws_write_noise() -> None:
+    config = SoftBoundsConfig(write_noise_std=10.0, reference_mean=0.3, reference_std=0.2)
+    array = DeviceArray(config, SHAPE, seed=15, dtype=np.float64)
+    before = _write_noise(array)
+    target = np.random.default_rng(1).uniform(-0.3, 0.3, SHAPE)
+    array.set_visible(target)
+    hidden = target + array.reference
+    inside = (hidden > array.parameters["b_min"]) & (hidden < array.parameters["b_max"])
+    np.testing.assert_allclose((array.g - array.reference)[inside], target[inside], atol=1e-12)
+    after = _write_noise(array)
+    assert abs(np.corrcoef(before.ravel(), after.ravel())[0, 1]) < 5 / np.sqrt(N)
+
+
 # ---------------------------------------------------------------------------- dtype
 def test_state_dtype_auto_selection() -> None:
     assert state_dtype_for(soft_bounds_with_states(2000)) is np.float32

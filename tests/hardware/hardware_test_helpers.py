@@ -74,7 +74,8 @@ def ns(value: float) -> int:
 def expected_probabilities(
     x: np.ndarray, d: np.ndarray, lr: float, granularity: float, params: UpdateParameters
 ) -> tuple[int, np.ndarray, np.ndarray]:
-    """(BL, q_i rows, p_j columns) straight from SPEC §2.1."""
+    """(BL, q_i rows, p_j columns) straight from SPEC §2.1 (bl management implies update
+    management, as in the reference simulator)."""
     x = np.asarray(x, dtype=np.float64)
     d = np.asarray(d, dtype=np.float64)
     x_m, d_m = np.abs(x).max(), np.abs(d).max()
@@ -82,7 +83,7 @@ def expected_probabilities(
     k = eta * x_m * d_m / granularity
     bl = min(math.ceil(k), params.desired_bl) if params.update_bl_management else params.desired_bl
     a = b = math.sqrt(eta / (granularity * bl))
-    if params.update_management:
+    if params.update_management or params.update_bl_management:
         if k > params.desired_bl:
             d_m = d_m * params.desired_bl / k
         a *= math.sqrt(x_m / d_m)

@@ -28,8 +28,9 @@ def draw_counts(x, d, lr, granularity, params, draws, seed):
 
 # ---------------------------------------------------------------------------- probabilities and statistics
 @pytest.mark.parametrize("params", [DEFAULT, UpdateParameters(update_management=False),
-                                    UpdateParameters(update_bl_management=False, desired_bl=12)],
-                         ids=["managed", "no-update-management", "fixed-bl"])
+                                    UpdateParameters(update_bl_management=False, desired_bl=12),
+                                    UpdateParameters(update_bl_management=False, update_management=False)],
+                         ids=["managed", "bl-management-implies-update-management", "fixed-bl", "unmanaged"])
 def test_plan_probabilities_follow_the_spec_formulas(params):
     lr = 0.02  # k = 0.02·0.9·0.73/0.001 = 13.14
     plan = plan_pulse_train(X, D, lr, GRANULARITY, params, np.random.default_rng(0))
@@ -190,8 +191,11 @@ def test_update_management_balances_the_two_trains():
     assert managed.bl == 5
     assert managed.row_probability.max() == pytest.approx(math.sqrt(k / 5))
     assert managed.column_probability.max() == pytest.approx(math.sqrt(k / 5))
-    unmanaged_params = UpdateParameters(update_management=False)
+    unmanaged_params = UpdateParameters(update_management=False, update_bl_management=False, desired_bl=5)
     unmanaged = plan_pulse_train(x, d, lr, 0.001, unmanaged_params, np.random.default_rng(0))
+    # BL management alone is managed too (the reference simulator switches update management on).
+    bl_only = plan_pulse_train(x, d, lr, 0.001, UpdateParameters(update_management=False), np.random.default_rng(0))
+    np.testing.assert_array_equal(bl_only.row_probability, managed.row_probability)
     scale = math.sqrt(lr / (0.001 * 5))
     np.testing.assert_allclose(unmanaged.row_probability, np.minimum(1, scale * np.abs(d)))
     np.testing.assert_allclose(unmanaged.column_probability, np.minimum(1, scale * np.abs(x)))
@@ -220,14 +224,25 @@ def test_saturation_when_k_exceeds_desired_bl():
 
 
 # ---------------------------------------------------------------------------- pulse types and zeros
+def _reference_mean_counts(plan):
+    """The reference simulator's MEAN_COUNT: line counts rint(BL·p) first, then the product / BL
+    (float32, halves to even)."""
+    bl = np.float32(plan.bl)
+    rows = np.rint(bl * plan.row_probability.astype(np.float32))
+    cols = np.rint(bl * plan.column_probability.astype(np.float32))
+    return np.rint(np.outer(rows / bl, cols).astype(np.float32))
+
+
 def test_mean_count_gives_deterministic_rounded_expected_counts():
     params = UpdateParameters(pulse_type="mean_count")
     lr = 0.02
     first = plan_pulse_train(X, D, lr, GRANULARITY, params, np.random.default_rng(1))
     second = plan_pulse_train(X, D, lr, GRANULARITY, params, np.random.default_rng(2))
     np.testing.assert_array_equal(first.counts, second.counts)
-    expected = -np.sign(np.outer(D, X)) * np.rint(lr * np.abs(np.outer(D, X)) / GRANULARITY)
+    expected = -np.sign(np.outer(D, X)) * _reference_mean_counts(first)
     np.testing.assert_array_equal(first.counts, expected.astype(np.int32))
+    # Close to the expected count lr·|d·x|/granularity (within the two roundings).
+    assert np.abs(np.abs(first.counts) - lr * np.abs(np.outer(D, X)) / GRANULARITY).max() <= 1.5
     assert first.bl == 14
     assert int(first.slot_pulses.sum()) == int(np.abs(first.counts).sum())
     assert first.slot_pulses.max() - first.slot_pulses.min() <= 1
@@ -287,8 +302,8 @@ def test_per_command_update_override_and_granularity():
     assert np.abs(counts).max() == 1
     assert hardware.recorder.slots["t0/W"] == 1
     (coarse,), _ = run_commands(controller, [PulseTrain("t0", "W", X, D, 0.02, granularity=0.002)])
-    expected = -np.sign(np.outer(D, X)) * np.rint(0.02 * np.abs(np.outer(D, X)) / 0.002)
-    np.testing.assert_array_equal(coarse, expected)
+    plan = plan_pulse_train(X, D, 0.02, 0.002, UpdateParameters(pulse_type="mean_count"), np.random.default_rng(0))
+    np.testing.assert_array_equal(coarse, -np.sign(np.outer(D, X)) * _reference_mean_counts(plan))
 
 
 def test_pulse_train_rejects_wrong_shapes():

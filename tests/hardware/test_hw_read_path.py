@@ -95,10 +95,10 @@ def test_zero_input_reads_zero_with_no_mvm():
 
 
 # ---------------------------------------------------------------------------- bound management
-def saturating_setup(max_bm_passes: int = 5) -> tuple[np.ndarray, IOParameters]:
+def saturating_setup(max_bm_factor: int = 16) -> tuple[np.ndarray, IOParameters]:
     """Weights of 1 on 64 inputs: a full-scale input sums to 64 against out_bound 12.
     The DAC is left unquantized so that only bound management and the ADC act."""
-    io = IOParameters(out_noise=0.0, inp_res=0.0, max_bm_passes=max_bm_passes)
+    io = IOParameters(out_noise=0.0, inp_res=0.0, max_bm_factor=max_bm_factor)
     return np.ones((4, 64), dtype=np.float32), io
 
 
@@ -124,8 +124,17 @@ def test_bound_management_with_dac_quantization_of_the_reduced_input():
     np.testing.assert_allclose(result.values[0], np.rint(64 * u / adc_step) * adc_step * 8, rtol=1e-5)
 
 
+def test_bound_management_pass_limits_follow_the_reference_rule():
+    """Reductions 1, 2, 4, … until the last one exceeded min(max_bm_factor, max_bm_res / DAC step)."""
+    assert IOParameters().max_bm_passes == 5                      # 0.25 / (2/126) = 15.75: 1 … 16
+    assert IOParameters(inp_res=1 / 254).max_bm_passes == 6       # 31.75: 1 … 32
+    assert IOParameters(inp_res=0.0, max_bm_factor=1000).max_bm_passes == 11  # 1 … 1024
+    assert IOParameters(max_bm_factor=1).max_bm_passes == 2
+    assert IOParameters(max_bm_factor=0).max_bm_passes == 1
+
+
 def test_bound_management_stops_at_max_passes_and_stays_clipped():
-    weights, io = saturating_setup(max_bm_passes=2)
+    weights, io = saturating_setup(max_bm_factor=1)
     result = analog_mvm(weights, np.ones(64), io, rng())
     assert result.passes == 2
     assert result.mvm_count == 2

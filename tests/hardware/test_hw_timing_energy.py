@@ -354,3 +354,43 @@ def test_named_cost_models():
     assert ecram.adc_conversion_ps == (8 + 1) * 1000
     with pytest.raises(KeyError, match="unknown cost model"):
         get_cost_model("nope")
+
+
+# ---------------------------------------------------------------------------- slow processes
+def _decaying_tiles(lifetime: float = 50.0):
+    from devices import LinearStepConfig
+    from emulator.hardware import TileSpec
+    config = LinearStepConfig(lifetime=lifetime, reset=0.1, w_max=1.0, w_min=-1.0, w_max_dtod=0.0,
+                              w_min_dtod=0.0, dw_min_std=0.0)
+    return {"t0": TileSpec(8, 8, {"W": config})}
+
+
+def _decay_program(ctl, waits_ns, step_commands):
+    from emulator.hardware import ReadCells, SlowProcessStep, Wait
+    for _ in range(step_commands):
+        yield SlowProcessStep()
+    for wait in waits_ns:
+        yield Wait(wait)
+        yield ReadCells("t0", "W")
+
+
+def test_slow_processes_on_the_mini_batch_clock_step_per_command() -> None:
+    from emulator.testing import run_program
+    result = run_program(_decay_program, _decaying_tiles(), seed=0, setup=lambda hw: hw.tile("t0").array("W").set_conductance(0.6),
+                         waits_ns=[1000.0], step_commands=3)
+    array = result.device("t0", "W")
+    np.testing.assert_allclose(array.g, 0.1 + 0.5 * (1 - 1 / 50.0) ** 3, rtol=1e-5)
+
+
+def test_slow_processes_in_simulated_time_follow_the_elapsed_time() -> None:
+    """With slow_process_step_ns the decay follows the clock: (1 − 1/τ)^(elapsed / step) at the
+    next access of the tile; SlowProcessStep commands do nothing."""
+    from emulator.hardware import Controller, Hardware
+    hardware = Hardware(_decaying_tiles(), seed=0, slow_process_step_ns=100.0)
+    array = hardware.tile("t0").array("W")
+    array.set_conductance(0.6)
+    Controller(hardware).run(_decay_program, waits_ns=[2000.0, 500.0], step_commands=5)
+    # The reads take time too: the state is aged to the start of the last read.
+    elapsed_ns = hardware.tile("t0")._aged_ps / 1000.0
+    assert 2500.0 <= elapsed_ns < hardware.now_ns
+    np.testing.assert_allclose(array.g, 0.1 + 0.5 * (1 - 1 / 50.0) ** (elapsed_ns / 100.0), rtol=1e-5)
