@@ -18,9 +18,10 @@ desired_BL/k when k > desired_BL) and PulsedUpdateMetaParameter::initialize
 compared). test_reference_update_is_the_source_read re-does the reference's draws from libc rand()
 and matches its counts bit for bit, which pins down the BL the reference chose.
 
-Findings encoded here: update_bl_management without update_management differs (the reference
-forces UM on; emulator deviation, failing on purpose), and glibc rand()'s lag-31 structure skews
-one cell's count law when BL = 31 (reference artifact, xfail with a demonstration).
+Findings encoded here: update_bl_management without update_management (the reference forces UM
+on; the emulator did not until this suite found it, and now does the same), and glibc rand()'s
+lag-31 structure skews one cell's count law when BL = 31 (reference artifact, xfail with a
+demonstration).
 """
 
 from __future__ import annotations
@@ -84,10 +85,9 @@ CASES = [
 ]
 IDS = [case.name for case in CASES]
 
-# Known emulator deviation, left failing on purpose (not xfail): in "bl_only_imbalanced_k2.6"
-# AIHWKIT turns update_management on because update_bl_management is on
+# "bl_only_imbalanced_k2.6": AIHWKIT turns update_management on because update_bl_management is on
 # (rpu_pulsed_meta_parameter.cpp PulsedUpdateMetaParameter::initialize; documented in its
-# UpdateParameters.update_management), the emulator does not (emulator/_kernels.py firing_plans).
+# UpdateParameters.update_management); so does the emulator (emulator/_kernels.py firing_plans).
 
 
 @dataclass
@@ -377,8 +377,7 @@ def replicate_with_numpy(case: Case, rng: np.random.Generator, repeats: int) -> 
 def test_reference_update_is_the_source_read(reference, emulator):
     """The first 300 updates of every case, re-done from the reference source with the same libc
     rand() stream, equal the reference's counts bit for bit: BL, A, B, the draw order and the
-    sign convention are exactly as read. The BL so confirmed equals the emulator's in every case
-    (A and B differ in bl_only_imbalanced_k2.6: the reference forces update_management on)."""
+    sign convention are exactly as read. The BL so confirmed equals the emulator's in every case."""
     checked = 300
     for index, case in enumerate(CASES):
         replica = replicate_with_libc_rand(case, seed=1000 + index, repeats=checked)
