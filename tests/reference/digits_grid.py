@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--algorithms", nargs="+", default=["ttv2", "agad"], choices=sorted(SCENARIOS))
     parser.add_argument("--cells", nargs="*", default=None, help="cells as MEAN,STD (default: the 3×3 grid)")
     parser.add_argument("--seeds", type=int, default=6)
+    parser.add_argument("--first-seed", type=int, default=0, help="emulator seeds first-seed, first-seed + 1, …")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], help="extra emulator overrides")
@@ -103,7 +104,7 @@ def main() -> None:
                         for k in range(args.seeds)]
                 if args.side in ("both", "emulator"):
                     runs[("emulator", algorithm, ref_mean, ref_std)] = [
-                        pool.submit(emulator_run, algorithm, ref_mean, ref_std, k, args.epochs, args.set)
+                        pool.submit(emulator_run, algorithm, ref_mean, ref_std, args.first_seed + k, args.epochs, args.set)
                         for k in range(args.seeds)]
         results = {key: [future.result() for future in futures] for key, futures in runs.items()}
     print("| algorithm | (Ref Mean, Ref Std) | emulator | reference | Δ | SE | ok |")
