@@ -2,8 +2,8 @@
 zero-shifting residual SP error reaches a target on a given device, tile, read path and cost model.
 
 Two runs with the same seed: a scan run calibrates with checkpoints and, at each, lets the
-harness estimate the error a final k-read would give (truth-side, not counted), stopping once
-the target is met; then a fresh run does exactly that calibration end to end (N steps, k reads,
+harness estimate the error a final k-read would give (truth-side, from the run's ground-truth
+stream, not counted), stopping once the target is met; then a fresh run does exactly that calibration end to end (N steps, k reads,
 reference stored) and its recorder gives the reported pulses, conversions, latency and energy.
 The theory bound of SPEC §5 for the same device is reported beside the measurement.
 """
@@ -30,6 +30,7 @@ from emulator.hardware import (
     TileSpec,
     get_cost_model,
 )
+from emulator.session import HardwareSpec, Session
 from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 from emulator.hardware.read_path import read_every_cell
 from emulator.theory import response_constants, zero_shift_bound
@@ -41,11 +42,6 @@ _RETRIES = 5
 
 class BudgetRefused(Exception):
     """The device cannot be budgeted (no symmetric point, or the metric is undefined for it)."""
-
-
-class _TargetReached(Exception):
-    def __init__(self, step: int) -> None:
-        self.step = step
 
 
 @dataclass
@@ -71,9 +67,9 @@ def _metric_value(errors: dict[str, float], metric: Metric) -> float:
     return errors["rms_error"] if metric == "rms" else errors["relative_mean_error"]
 
 
-def _build(request: BudgetRequest) -> Hardware:
-    return Hardware({_TILE: TileSpec(request.rows, request.cols, {_ARRAY: request.device}, request.io)},
-                    costs=request.costs, seed=request.seed)
+def _session(request: BudgetRequest) -> Session:
+    tiles = {_TILE: TileSpec(request.rows, request.cols, {_ARRAY: request.device}, request.io)}
+    return Session(HardwareSpec(tiles, request.costs), request.seed)
 
 
 def _check_budgetable(hardware: Hardware, metric: Metric) -> None:
@@ -102,15 +98,16 @@ def _simulated_read(array_weights: np.ndarray, io: IOParameters, reads: int, rng
 
 def _scan_steps(request: BudgetRequest, progress: Callable[[int, int], None] | None) -> tuple[int | None, list[dict[str, float]]]:
     """Steps at which the target is first met (None if not within max_pulses) and the error curve."""
-    hardware = _build(request)
+    session = _session(request)
+    hardware = session.hardware
     _check_budgetable(hardware, request.metric)
     array = hardware.tile(_TILE).array(_ARRAY)
-    truth_rng = np.random.default_rng(np.random.SeedSequence(request.seed).spawn(2)[1])
+    truth_rng = np.random.default_rng(hardware.streams.truth)
     stride = max(1, request.max_pulses // max(1, request.checkpoints))
     marks = sorted(set(range(stride, request.max_pulses + 1, stride)) | {request.max_pulses})
     curve: list[dict[str, float]] = []
 
-    def probe(label: str, step: int) -> None:
+    def probe(hardware: Hardware, label: str, step: int, state: Any) -> None:
         # Truth-side read: write noise from the harness's own stream, so the device's noise
         # stream (and so the trajectory) is exactly the one the reported run will replay.
         weights = array.g - array.reference
@@ -124,33 +121,27 @@ def _scan_steps(request: BudgetRequest, progress: Callable[[int, int], None] | N
                       "iterate_rms_error": float(np.sqrt(np.mean((array.g - array.symmetric_point()) ** 2)))})
         if progress is not None:
             progress(step, request.max_pulses)
-        if _metric_value(errors, request.metric) <= request.target_error:
-            raise _TargetReached(step)
 
-    controller = Controller(hardware)
-    controller.probes.append(probe)
+    session.probe(probe)
+    session.stop_when(lambda label, step, values: _metric_value(curve[-1], request.metric) <= request.target_error)
 
     def scan(ctl: Controller) -> Any:
         yield from zero_shift(ctl, _TILE, _ARRAY, request.max_pulses, request.method, request.reads,
                               checkpoints=marks)
 
-    try:
-        controller.run(scan)
-    except _TargetReached as reached:
-        return reached.step, curve
-    return None, curve
+    outcome = session.run(scan)
+    return (outcome.stopped_at.step if outcome.stopped_at is not None else None), curve
 
 
 def _calibrate(request: BudgetRequest, steps: int) -> tuple[dict[str, float], dict[str, Any]]:
     """The reported calibration: exactly `steps` ZS steps, k reads, digital reference."""
-    hardware = _build(request)
-    controller = Controller(hardware)
+    session = _session(request)
 
     def calibrate(ctl: Controller) -> Any:
         return (yield from zero_shift(ctl, _TILE, _ARRAY, steps, request.method, request.reads))
 
-    estimate = controller.run(calibrate)
-    return residual_error(hardware, _TILE, _ARRAY, estimate), hardware.recorder.summary()
+    estimate = session.run(calibrate).result
+    return residual_error(session.hardware, _TILE, _ARRAY, estimate), session.hardware.recorder.summary()
 
 
 def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -175,8 +166,7 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
                    f"calibrations up to {steps} pulses missed it (read noise makes single calibrations vary; "
                    "average more reads)")
 
-    hardware = _build(request)
-    array = hardware.tile(_TILE).array(_ARRAY)
+    array = _session(request).hardware.tile(_TILE).array(_ARRAY)
     constants = response_constants(array)
     bound = zero_shift_bound(constants, request.method)
     sp = array.visible_symmetric_point()

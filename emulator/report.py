@@ -106,13 +106,13 @@ def _theory_overlay(summary: dict[str, Any], series: dict[str, list[tuple[float,
     """Calibration error vs pulses with the SPEC §5 last-iterate bound of the run's own device."""
     if "iterate_rms_error" not in series:
         return None
-    from emulator.runner import build_hardware
     from emulator.scenario import Scenario
+    from emulator.session import Session
     from emulator.theory import response_constants, zero_shift_bound
 
     scenario = Scenario.model_validate(summary["scenario"])
     params = scenario.program.resolved_params()
-    hardware = build_hardware(scenario)
+    hardware = Session(scenario.hardware.spec(), scenario.seed).hardware
     array = hardware.tile(params.tile).array(params.array)  # type: ignore[attr-defined]
     constants = response_constants(array)
     bound = zero_shift_bound(constants, params.method)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -137,6 +137,12 @@ class HardwareConfig(_Strict):
 
     def resolved_costs(self) -> HardwareCosts:
         return get_cost_model(self.cost_model, **self.costs)
+
+    def spec(self) -> "HardwareSpec":
+        """What the run kernel builds: the tiles, the resolved cost model and the hardware options."""
+        from emulator.session import HardwareSpec
+
+        return HardwareSpec(self.tile_specs(), self.resolved_costs(), self.shared_adc_count, self.slow_process_step_ns)
 
     def tile_specs(self) -> dict[str, TileSpec]:
         return {

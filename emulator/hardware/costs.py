@@ -1,26 +1,24 @@
 """Time and energy cost model of the hardware (SPEC §4).
 
 Simulated time is an integer number of picoseconds; configuration is in ns and pJ/fJ and is
-converted once, here. Every result names the cost model it used.
+converted once, here. The model owns its formulas: how long each kind of operation takes and
+what each finished `Operation` costs in energy (`energy_terms`), so a cost model with other
+formulas is one subclass. Every result names the cost model it used.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PS_PER_NS = 1000
+from emulator.hardware.operations import Operation
+from emulator.units import fj_to_pj, ns_to_ps
 
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
-
-
-def ns_to_ps(duration_ns: float) -> int:
-    """Convert a configured duration in ns to integer simulation time (ps)."""
-    return int(round(duration_ns * PS_PER_NS))
 
 
 class HardwareCosts(BaseModel):
@@ -115,6 +113,43 @@ class HardwareCosts(BaseModel):
     def digital_ps(self, elements: int) -> int:
         """Time of one digital op over `elements` values."""
         return ns_to_ps(math.ceil(elements / self.digital_lanes) * self.digital_op_ns)
+
+    def write_ps(self, slots: int) -> int:
+        """Time of `slots` pulse slots (a whole tile in parallel per slot)."""
+        return slots * self.slot_ps
+
+    def integration_ps(self, mvms: int) -> int:
+        """Analog integration time of `mvms` MVMs, one after another."""
+        return mvms * self.mvm_ps
+
+    def conversion_rounds(self, outputs: int, mvms: int, adcs: int) -> int:
+        """ADC rounds to convert `outputs` per MVM for `mvms` MVMs on `adcs` ADCs."""
+        return math.ceil(outputs / adcs) * mvms
+
+    # ---------------------------------------------------------------- energy
+    def energy_terms(self, operation: Operation) -> list[tuple[str, float]]:
+        """What a finished operation cost, as (category, pJ) terms in booking order."""
+        formula = _ENERGY_FORMULAS.get(operation.kind)
+        return formula(self, operation) if formula is not None else []
+
+
+def _write_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
+    return [("write_pulses", pulses * costs.pulse_energy_pj) for pulses in operation.sample_pulses]
+
+
+def _read_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
+    return [("mvm", fj_to_pj(operation.mvms * operation.cells * costs.mvm_energy_per_cell_fj)),
+            ("adc", fj_to_pj(operation.conversions * costs.adc_energy_fj)),
+            ("dac", fj_to_pj(operation.dac_inputs * costs.dac_energy_fj))]
+
+
+def _digital_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
+    return [("digital", fj_to_pj(operation.elements * costs.digital_op_energy_fj))]
+
+
+_ENERGY_FORMULAS: dict[str, Callable[[HardwareCosts, Operation], list[tuple[str, float]]]] = {
+    "write": _write_energy, "read": _read_energy, "digital": _digital_energy,
+}
 
 
 def _ecram_5ns() -> HardwareCosts:

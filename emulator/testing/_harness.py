@@ -39,6 +39,7 @@ from emulator.hardware.commands import fired_pulses
 from emulator.hardware.controller import Program
 from emulator.hardware.resources import ObservedResource
 from emulator.recorder import Recorder
+from emulator.session import HardwareSpec, Session
 
 if TYPE_CHECKING:
     from emulator.scenario import Scenario
@@ -171,6 +172,7 @@ class RunSpec:
     track_bounds: bool = True
     max_pulses_per_cell: int | None = None
     log_commands: bool = True
+    slow_process_step_ns: float | None = None
     operations: tuple[tuple[Any, ...], ...] = ()
     """What ran, in order: ("run", program, params), ("execute", cmd), ("issue", cmd), ("advance", ns), ("drain",)."""
 
@@ -273,18 +275,21 @@ class HarnessSession:
         track_bounds: bool = True,
         max_pulses_per_cell: int | None = None,
         log_commands: bool = True,
+        slow_process_step_ns: float | None = None,
     ) -> None:
         if isinstance(tiles, TileSpec):
             tiles = {"t0": tiles}
         tiles = dict(tiles) if tiles is not None else default_tiles()
         self.spec = RunSpec(tiles, costs, seed, trace, shared_adc_count, setup, probe, track_bounds,
-                            max_pulses_per_cell, log_commands)
+                            max_pulses_per_cell, log_commands, slow_process_step_ns)
         self._operations: list[tuple[Any, ...]] = []
-        self.hardware = Hardware(tiles, costs=costs, seed=seed, trace=trace, shared_adc_count=shared_adc_count)
+        self.session = Session(HardwareSpec(tiles, costs or HardwareCosts(), shared_adc_count, slow_process_step_ns),
+                               seed, trace=trace, controller_factory=lambda hardware: _LoggingController(hardware, self))
+        self.hardware = self.session.hardware
         if setup is not None:
             setup(self.hardware)
         self.env = self.hardware.env
-        self.controller: Controller = _LoggingController(self.hardware, self)
+        self.controller: Controller = self.session.controller
         self.log: list[CommandRecord] = []
         self.resources: dict[str, list[ResourceUse]] = {}
         self.probes: list[ProbeRecord] = []
@@ -639,7 +644,7 @@ def replay(spec: RunSpec) -> HarnessResult:
     session = HarnessSession(spec.tiles, spec.costs, spec.seed, trace=spec.trace,
                              shared_adc_count=spec.shared_adc_count, setup=spec.setup, probe=spec.probe,
                              track_bounds=spec.track_bounds, max_pulses_per_cell=spec.max_pulses_per_cell,
-                             log_commands=spec.log_commands)
+                             log_commands=spec.log_commands, slow_process_step_ns=spec.slow_process_step_ns)
     for operation in spec.operations:
         name, *args = operation
         if name == "run":
@@ -670,12 +675,13 @@ def run_scenario_program(scenario: "Scenario | Mapping[str, Any]", *, track_boun
         def probe(hardware: Hardware, label: str, step: int, state: Any) -> Mapping[str, float]:
             return entry_probe(hardware, params, label, step, state)
 
-    result = run_program(
-        entry.program, scenario.hardware.tile_specs(), scenario.hardware.resolved_costs(), scenario.seed,
-        trace=scenario.output.trace != "none", shared_adc_count=scenario.hardware.shared_adc_count,
-        probe=probe, track_bounds=track_bounds, max_pulses_per_cell=max_pulses_per_cell, log_commands=log_commands,
-        params=params,
-    )
+    spec = scenario.hardware.spec()
+    session = HarnessSession(spec.tiles, spec.costs, scenario.seed, trace=scenario.output.trace != "none",
+                             shared_adc_count=spec.shared_adc_count, probe=probe, track_bounds=track_bounds,
+                             max_pulses_per_cell=max_pulses_per_cell, log_commands=log_commands,
+                             slow_process_step_ns=spec.slow_process_step_ns)
+    session.run(entry.program, params=params)
+    result = session.result()
     if entry.finalize is not None:
         result.truth = dict(entry.finalize(result.hardware, params, result.result))
     return result

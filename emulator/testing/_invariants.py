@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from emulator.runner import public_result
+from emulator.hardware.operations import Operation
+from emulator.session import public_result
 from emulator.testing._harness import HarnessResult, conductance_problem
 from emulator.theory import response_constants, zero_shift_bound
 
@@ -203,7 +204,7 @@ def check_time_monotone(result: HarnessResult) -> None:
         busy = recorder.busy_ps.get(tile, 0)
         if busy > now:
             problems.append(f"tile {tile} was busy {busy} ps in {now} ps (one operation at a time)")
-    for event in recorder.trace_events:
+    for event in (result.hardware.tracer.events if result.hardware.tracer is not None else []):
         if not 0 <= event.start_ps <= event.end_ps <= now:
             problems.append(f"trace event {event.component}.{event.name} spans [{event.start_ps}, {event.end_ps}] ps")
             break
@@ -227,22 +228,23 @@ def check_energy_non_negative(result: HarnessResult) -> None:
 
 
 def check_energy_matches_costs(result: HarnessResult) -> None:
-    """Energy per category and phase is the counted events times the cost model's figures
-    (write pulses, MVM cells, ADC and DAC conversions; digital ops over the run)."""
+    """Energy per category and phase is what the cost model's own formulas (`energy_terms`) give
+    for the counted events (write pulses, MVM cells, ADC and DAC conversions; digital ops over the
+    run), counted independently of the operations that booked it."""
     recorder = result.recorder
     costs = result.hardware.costs
     expected: dict[tuple[str, str], float] = {}
 
-    def add(category: str, phase: str, value: float) -> None:
-        expected[(category, phase)] = expected.get((category, phase), 0.0) + value
+    def add(operation: Operation) -> None:
+        for category, value in costs.energy_terms(operation):
+            expected[(category, operation.phase)] = expected.get((category, operation.phase), 0.0) + value
 
     for (key, phase), counts in recorder.phase_pulses.items():
-        add("write_pulses", phase, int(counts.sum()) * costs.pulse_energy_pj)
+        add(Operation("write", key, 0, 0, phase, array=key, sample_pulses=(int(counts.sum()),)))
     for (key, phase), (mvms, conversions, dac) in recorder.reads.items():
         rows, cols = recorder.arrays[key].shape
-        add("mvm", phase, int(mvms) * rows * cols * costs.mvm_energy_per_cell_fj / 1000.0)
-        add("adc", phase, int(conversions) * costs.adc_energy_fj / 1000.0)
-        add("dac", phase, int(dac) * costs.dac_energy_fj / 1000.0)
+        add(Operation("read", key, 0, 0, phase, array=key, mvms=int(mvms), conversions=int(conversions),
+                      dac_inputs=int(dac), cells=rows * cols))
     problems = []
     for (category, phase), value in sorted(expected.items()):
         recorded = recorder.energy_pj.get((category, phase), 0.0)
@@ -253,10 +255,11 @@ def check_energy_matches_costs(result: HarnessResult) -> None:
         if category in ("write_pulses", "mvm", "adc", "dac") and (category, phase) not in expected and value != 0.0:
             problems.append(f"{category} energy {value!r} pJ in phase {phase!r} without any counted event")
     digital = sum(value for (category, _), value in recorder.energy_pj.items() if category == "digital")
-    digital_expected = sum(recorder.digital_ops.values()) * costs.digital_op_energy_fj / 1000.0
+    digital_ops = sum(recorder.digital_ops.values())
+    digital_expected = sum(value for _, value in costs.energy_terms(
+        Operation("digital", "controller.digital", 0, 0, "any", elements=digital_ops)))
     if not _close(digital, digital_expected):
-        problems.append(f"digital energy {digital!r} pJ, the {sum(recorder.digital_ops.values())} counted digital "
-                        f"ops give {digital_expected!r} pJ")
+        problems.append(f"digital energy {digital!r} pJ, the {digital_ops} counted digital ops give {digital_expected!r} pJ")
     _fail("energy does not match the cost model", problems)
 
 
