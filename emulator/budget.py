@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from devices import PulsedDeviceConfig
 from emulator.algorithms.calibration import residual_error, zero_shift
 from emulator.hardware import (
-    COST_MODELS,
     Controller,
     Hardware,
     HardwareCosts,
@@ -30,6 +29,7 @@ from emulator.hardware import (
     TileSpec,
     get_cost_model,
 )
+from emulator import DEFAULT_COST_MODEL
 from emulator.session import HardwareSpec, Session
 from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 from emulator.hardware.read_path import read_every_cell
@@ -237,7 +237,7 @@ class BudgetConfig(BaseModel):
     reads: Annotated[int, Field(gt=0, le=10_000)] = 1
     max_pulses: Annotated[int, Field(gt=0, le=10_000_000)] = 20_000
     checkpoints: Annotated[int, Field(gt=0, le=10_000)] = 100
-    cost_model: str = "neurosim-reram-50ns"
+    cost_model: str = DEFAULT_COST_MODEL
     perfect_reads: bool = False
     """Ideal reads: isolates the zero-shifting error from ADC noise and quantization."""
     seed: Annotated[int, Field(ge=0)] = 0
@@ -251,8 +251,10 @@ class BudgetConfig(BaseModel):
     def _sweep_consistent(self) -> "BudgetConfig":
         if (self.sweep_field is None) != (not self.sweep_values):
             raise ValueError("give both sweep_field and sweep_values, or neither")
-        if self.cost_model not in COST_MODELS:
-            raise ValueError(f"unknown cost model {self.cost_model!r}; known: {', '.join(COST_MODELS)}")
+        try:
+            get_cost_model(self.cost_model)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
         return self
 
     def device_for(self, value: float | None) -> PulsedDeviceConfig:

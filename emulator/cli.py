@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from emulator import __version__
+from emulator import DEFAULT_COST_MODEL
 from emulator.results import OutputError, dumps_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -137,10 +138,10 @@ def devices(as_json: bool, rows: int, cols: int, seed: int) -> None:
 @handle_errors
 def programs() -> None:
     """List the programs a scenario can run."""
-    from emulator.registry import PROGRAMS, program_names
+    from emulator.registry import get_program, program_names
 
     for name in program_names():
-        click.echo(f"{name:24s} {PROGRAMS[name].description}")
+        click.echo(f"{name:24s} {get_program(name).description}")
 
 
 @main.command()
@@ -217,7 +218,7 @@ _BUDGET_FIELDS = ("rows", "cols", "target_error", "metric", "method", "reads", "
               help="Cap on ZS steps (pulses per cell).")
 @click.option("--checkpoints", type=click.IntRange(1, 10000), default=100, show_default=True,
               help="Error evaluations along the scan (resolution of the budget).")
-@click.option("--cost-model", default="neurosim-reram-50ns", show_default=True)
+@click.option("--cost-model", default=DEFAULT_COST_MODEL, show_default=True)
 @click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,

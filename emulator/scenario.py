@@ -15,8 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
-from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, TileSpec, UpdateParameters, get_cost_model
-from emulator.registry import get_program, program_names
+from emulator.hardware import HardwareCosts, IOParameters, TileSpec, UpdateParameters, get_cost_model
+from emulator import DEFAULT_COST_MODEL
+from emulator.registry import UnknownProgram, get_program, program_names
 
 try:
     import tomllib
@@ -115,8 +116,9 @@ class TileConfig(_Strict):
 class HardwareConfig(_Strict):
     """Tiles plus the cost model."""
 
-    cost_model: str = "neurosim-reram-50ns"
-    """Name of a cost model: neurosim-reram-50ns, ecram-5ns, taox-hfox-1.6v-50ns."""
+    cost_model: str = DEFAULT_COST_MODEL
+    """Name of a cost model: neurosim-reram-50ns, ecram-5ns, taox-hfox-1.6v-50ns, or your own
+    (`module:Class`, a HardwareCosts subclass with its own fields and formulas)."""
     costs: dict[str, Any] = Field(default_factory=dict)
     """Overrides of cost-model fields (see HardwareCosts), e.g. {pulse_width_ns = 5}."""
     shared_adc_count: Annotated[int, Field(gt=0)] | None = None
@@ -131,8 +133,10 @@ class HardwareConfig(_Strict):
     @field_validator("cost_model")
     @classmethod
     def _known_cost_model(cls, name: str) -> str:
-        if name not in COST_MODELS:
-            raise ValueError(f"unknown cost model {name!r}; known: {', '.join(COST_MODELS)}")
+        try:
+            get_cost_model(name)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
         return name
 
     def resolved_costs(self) -> HardwareCosts:
@@ -153,19 +157,13 @@ class HardwareConfig(_Strict):
 
 
 class ProgramConfig(_Strict):
-    """The controller program and its parameters (validated by the program's own model)."""
+    """The controller program and its parameters (validated by the program's own model when the
+    program is resolved, after the structure)."""
 
-    name: str
-    """Registered program name (see `aimc programs`)."""
+    name: Annotated[str, Field(min_length=1)]
+    """A program name (see `aimc programs`), `module:function` for your own, or an installed one."""
     params: dict[str, Any] = Field(default_factory=dict)
     """The program's parameters (see its section below)."""
-
-    @field_validator("name")
-    @classmethod
-    def _known_program(cls, name: str) -> str:
-        if name not in program_names():
-            raise ValueError(f"unknown program {name!r}; known programs: {', '.join(program_names())}")
-        return name
 
     def resolved_params(self) -> BaseModel:
         return get_program(self.name).params_model.model_validate(self.params)
@@ -286,21 +284,28 @@ def validate_document(document: dict[str, Any]) -> Scenario:
         scenario.hardware.resolved_costs()
     except ValidationError as error:
         problems += problems_of(error, "hardware.costs")
-    try:
-        params = scenario.program.resolved_params()
-    except ValidationError as error:
-        problems += problems_of(error, "program.params")
-        problems += _raw_reference_problems(scenario.program.params,
-                                            {name: tile.model_dump() for name, tile in scenario.hardware.tiles.items()})
-    else:
-        problems += _reference_problems(params, scenario.hardware)
-        check = get_program(scenario.program.name).hardware_problems
-        if check is not None:
-            layout = {name: (tile.rows, tile.cols, frozenset(tile.arrays)) for name, tile in scenario.hardware.tiles.items()}
-            problems += check(params, layout)
+    problems += _program_problems(scenario)
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _program_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Resolve the program a validated structure names: its parameters and its hardware."""
+    try:
+        entry = get_program(scenario.program.name)
+    except UnknownProgram as error:
+        return [("program.name", str(error))]
+    try:
+        params = entry.params_model.model_validate(scenario.program.params)
+    except ValidationError as error:
+        return problems_of(error, "program.params") + _raw_reference_problems(
+            scenario.program.params, {name: tile.model_dump() for name, tile in scenario.hardware.tiles.items()})
+    problems = _reference_problems(params, scenario.hardware)
+    if entry.hardware_problems is not None:
+        layout = {name: (tile.rows, tile.cols, frozenset(tile.arrays)) for name, tile in scenario.hardware.tiles.items()}
+        problems += entry.hardware_problems(params, layout)
+    return problems
 
 
 def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
@@ -309,11 +314,13 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     hardware = document.get("hardware")
     hardware = hardware if isinstance(hardware, dict) else {}
-    if isinstance(hardware.get("costs"), dict) and hardware.get("cost_model", "neurosim-reram-50ns") in COST_MODELS:
+    if isinstance(hardware.get("costs"), dict) and isinstance(hardware.get("cost_model", DEFAULT_COST_MODEL), str):
         try:
-            get_cost_model(hardware.get("cost_model", "neurosim-reram-50ns"), **hardware["costs"])
+            get_cost_model(hardware.get("cost_model", DEFAULT_COST_MODEL), **hardware["costs"])
         except ValidationError as error:
             problems += problems_of(error, "hardware.costs")
+        except KeyError:
+            pass  # reported by the first pass
     tiles = hardware.get("tiles") if isinstance(hardware.get("tiles"), dict) else {}
     for tile_name, tile in tiles.items():
         arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
@@ -324,14 +331,19 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
                 except ValidationError as error:
                     problems += problems_of(error, f"hardware.tiles.{tile_name}.arrays.{array_name}.overrides")
     program = document.get("program")
-    if isinstance(program, dict) and program.get("name") in program_names():
+    if isinstance(program, dict) and isinstance(program.get("name"), str) and program["name"]:
         params = program.get("params", {})
-        if isinstance(params, dict):
-            try:
-                get_program(program["name"]).params_model.model_validate(params)
-            except ValidationError as error:
-                problems += problems_of(error, "program.params")
-            problems += _raw_reference_problems(params, tiles)
+        try:
+            entry = get_program(program["name"])
+        except UnknownProgram as error:
+            problems.append(("program.name", str(error)))
+        else:
+            if isinstance(params, dict):
+                try:
+                    entry.params_model.model_validate(params)
+                except ValidationError as error:
+                    problems += problems_of(error, "program.params")
+                problems += _raw_reference_problems(params, tiles)
     return problems
 
 

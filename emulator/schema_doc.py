@@ -76,7 +76,7 @@ def schema_markdown() -> str:
     from devices import DEVICE_MODELS, preset_names
     from emulator.budget import BudgetConfig
     from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, UpdateParameters
-    from emulator.registry import PROGRAMS, program_names
+    from emulator.registry import get_program, program_names
     from emulator.scenario import (
         ArraySpec,
         HardwareConfig,
@@ -103,7 +103,7 @@ def schema_markdown() -> str:
               "Override any field under `[hardware.costs]`.", "", model_section(HardwareCosts)]
     parts += ["## Programs (`program.name` and `[program.params]`)", ""]
     for name in program_names():
-        entry = PROGRAMS[name]
+        entry = get_program(name)
         parts.append(model_section(entry.params_model, f"`{name}` — {entry.description}"))
     parts += ["## Devices (`[...arrays.NAME.device]` with `model = ...`)", "",
               f"Presets (`preset = ...`): {', '.join(f'`{name}`' for name in preset_names())}.", ""]

@@ -14,6 +14,8 @@ from typing import Annotated, Callable, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from emulator import DEFAULT_COST_MODEL
+from emulator.plugins import UnknownReference, installed, is_reference, load_reference
 from emulator.hardware.operations import Operation
 from emulator.units import fj_to_pj, ns_to_ps
 
@@ -26,7 +28,7 @@ class HardwareCosts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    name: str = "neurosim-reram-50ns"
+    name: str = DEFAULT_COST_MODEL
     """Name of the cost model, carried into every result."""
     pulse_width_ns: Positive = 50.0
     """Width of one write pulse; also the slot period unless slot_period_ns is set."""
@@ -163,19 +165,40 @@ def _taox_hfox() -> HardwareCosts:
     return HardwareCosts(name="taox-hfox-1.6v-50ns", pulse_width_ns=50.0, write_voltage_v=1.6)
 
 
-COST_MODELS = {
-    "neurosim-reram-50ns": HardwareCosts,
+COST_MODELS: dict[str, Callable[[], HardwareCosts]] = {
+    DEFAULT_COST_MODEL: HardwareCosts,
     "ecram-5ns": _ecram_5ns,
     "taox-hfox-1.6v-50ns": _taox_hfox,
 }
+"""Named cost models: a name → a factory of the model (a `HardwareCosts`, or a subclass with its
+own fields and formulas)."""
+
+
+def cost_model_names() -> list[str]:
+    """Registered and installed cost models."""
+    return sorted(set(COST_MODELS) | set(installed("aimc.cost_models")))
+
+
+def register_cost_model(name: str, factory: Callable[[], HardwareCosts]) -> None:
+    """Make a cost model available under `name` (scenarios: `hardware.cost_model`)."""
+    COST_MODELS[name] = factory
 
 
 def get_cost_model(name: str, **overrides: object) -> HardwareCosts:
-    """A named cost model, optionally with fields overridden."""
-    try:
-        base = COST_MODELS[name]()
-    except KeyError:
-        raise KeyError(f"unknown cost model {name!r}; known: {', '.join(COST_MODELS)}") from None
+    """A named cost model (registered, `module:Class` of your own, or installed under the
+    `aimc.cost_models` entry points), optionally with fields overridden (validated by the model's
+    own class)."""
+    factory = COST_MODELS.get(name)
+    if factory is None:
+        available = installed("aimc.cost_models")
+        try:
+            factory = load_reference(name) if is_reference(name) else available[name].load()
+        except (UnknownReference, KeyError):
+            raise KeyError(f"unknown cost model {name!r}; known: {', '.join(cost_model_names())} "
+                           "(or name your own as module:Class)") from None
+    base = factory()
+    if not isinstance(base, HardwareCosts):
+        raise KeyError(f"cost model {name!r} is not a HardwareCosts")
     if overrides:
-        base = HardwareCosts.model_validate({**base.model_dump(), **overrides})
+        base = type(base).model_validate({**base.model_dump(), **overrides})
     return base

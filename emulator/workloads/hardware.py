@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from emulator import DEFAULT_COST_MODEL
 from emulator.workloads.problems import WorkloadParams, build_workload
 
 
@@ -16,7 +17,7 @@ def training_hardware(
     workload: WorkloadParams,
     arrays: Mapping[str, Mapping[str, Any]],
     io: Mapping[str, Any] | None = None,
-    cost_model: str = "neurosim-reram-50ns",
+    cost_model: str = DEFAULT_COST_MODEL,
     costs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `hardware` table (as a dict) with one tile per layer and the given arrays on each.
