@@ -30,7 +30,8 @@ from emulator.hardware import (
     get_cost_model,
 )
 from emulator import DEFAULT_COST_MODEL
-from emulator.session import HardwareSpec, Session
+from emulator.hardware import HardwareSpec
+from emulator.session import Session
 from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 from emulator.hardware.read_path import read_every_cell
 from emulator.theory import response_constants, zero_shift_bound

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from emulator.hardware import Hardware
-from emulator.recorder import Recorder
+from emulator.hardware.recorder import Recorder
 from emulator.registry import get_program
 from emulator.results import check_output_dir, dumps_json, metrics_csv, write_files_atomically
 from emulator.scenario import Scenario

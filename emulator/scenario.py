@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
-from emulator.hardware import HardwareCosts, IOParameters, TileSpec, UpdateParameters, get_cost_model
+from emulator.hardware import HardwareCosts, HardwareSpec, IOParameters, TileSpec, UpdateParameters, get_cost_model
 from emulator import DEFAULT_COST_MODEL
 from emulator.registry import UnknownProgram, get_program, program_names
 
@@ -142,10 +142,8 @@ class HardwareConfig(_Strict):
     def resolved_costs(self) -> HardwareCosts:
         return get_cost_model(self.cost_model, **self.costs)
 
-    def spec(self) -> "HardwareSpec":
+    def spec(self) -> HardwareSpec:
         """What the run kernel builds: the tiles, the resolved cost model and the hardware options."""
-        from emulator.session import HardwareSpec
-
         return HardwareSpec(self.tile_specs(), self.resolved_costs(), self.shared_adc_count, self.slow_process_step_ns)
 
     def tile_specs(self) -> dict[str, TileSpec]:

@@ -7,11 +7,11 @@ nothing else in the package builds `Hardware`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from emulator import __version__
-from emulator.hardware import Controller, Hardware, HardwareCosts, TileSpec
+from emulator.hardware import Controller, Hardware, HardwareSpec
 from emulator.hardware.controller import Program
 from emulator.hardware.operations import OperationObserver
 from emulator.hardware.streams import SeedLike
@@ -21,16 +21,6 @@ CheckpointProbe = Callable[[Hardware, str, int, Any], Mapping[str, float] | None
 state the program passed) → values to record as metrics (or None)."""
 StopRule = Callable[[str, int, Mapping[str, float]], bool]
 """After a checkpoint's probes: (label, step, their values) → whether the run should end there."""
-
-
-@dataclass(frozen=True)
-class HardwareSpec:
-    """What to build: tiles, the cost model, a shared ADC pool, the slow-process clock."""
-
-    tiles: Mapping[str, TileSpec]
-    costs: HardwareCosts = field(default_factory=HardwareCosts)
-    shared_adc_count: int | None = None
-    slow_process_step_ns: float | None = None
 
 
 class StopRun(Exception):

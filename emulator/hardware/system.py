@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import simpy
@@ -14,8 +15,8 @@ from emulator.hardware.streams import RunStreams
 from emulator.hardware.pulse_trains import UpdateParameters
 from emulator.hardware.read_path import IOParameters
 from emulator.hardware.tile import ADCPool, Tile
-from emulator.recorder import Recorder
-from emulator.trace import Tracer
+from emulator.hardware.recorder import Recorder
+from emulator.hardware.tracing import Tracer
 from emulator.units import ns_to_ps, ps_to_ns
 
 
@@ -32,6 +33,16 @@ class TileSpec:
     """Fault: broken row lines (no pulse reaches them, reads see no current)."""
     dead_cols: tuple[int, ...] = ()
     """Fault: broken column lines."""
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """What to build: tiles, the cost model, a shared ADC pool, the slow-process clock."""
+
+    tiles: Mapping[str, TileSpec]
+    costs: HardwareCosts = field(default_factory=HardwareCosts)
+    shared_adc_count: int | None = None
+    slow_process_step_ns: float | None = None
 
 
 class Hardware:

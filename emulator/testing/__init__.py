@@ -20,19 +20,14 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the enviro
         "emulator.testing needs Hypothesis: pip install 'aimc-emulator[test]' (or pip install hypothesis)"
     ) from error
 
-from emulator.testing._commands import COMMAND_KINDS, PHASES, command_program, command_sequences, commands
-from emulator.testing._harness import (
-    CommandRecord,
-    HarnessResult,
-    HarnessSession,
-    ProbeRecord,
-    ResourceUse,
-    RunSpec,
-    default_tiles,
-    replay,
-    run_program,
-    run_scenario_program,
+from emulator.testing._commands import (
+    COMMAND_KINDS,
+    PHASES,
+    command_program,
+    command_sequences,
+    commands,
 )
+from emulator.testing._harness import HarnessSession, default_tiles
 from emulator.testing._invariants import (
     SNAPSHOT_CHECKS,
     check_all,
@@ -46,7 +41,18 @@ from emulator.testing._invariants import (
     check_resource_order,
     check_time_monotone,
 )
-from emulator.testing._state_machine import ControllerProtocolTest, ControllerStateMachine
+from emulator.testing._records import (
+    CommandRecord,
+    HarnessResult,
+    ProbeRecord,
+    ResourceUse,
+    RunSpec,
+)
+from emulator.testing._run import replay, run_program, run_scenario_program
+from emulator.testing._state_machine import (
+    ControllerProtocolTest,
+    ControllerStateMachine,
+)
 from emulator.testing._strategies import (
     FAMILIES,
     MONOTONE_FAMILIES,

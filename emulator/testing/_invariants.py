@@ -14,7 +14,8 @@ import numpy as np
 
 from emulator.hardware.operations import Operation
 from emulator.session import public_result
-from emulator.testing._harness import HarnessResult, conductance_problem
+from emulator.testing._harness import conductance_problem
+from emulator.testing._records import HarnessResult
 from emulator.theory import response_constants, zero_shift_bound
 
 Check = Callable[[HarnessResult], None]
@@ -55,43 +56,61 @@ def check_counters_add_up(result: HarnessResult) -> None:
     recorder = result.recorder
     problems: list[str] = []
     grand = 0
-    for key, counter in recorder.arrays.items():
-        cells_up, cells_down = counter.per_cell()
-        if (cells_up < 0).any() or (cells_down < 0).any():
-            problems.append(f"{key}: negative per-cell pulse counts")
-        up, down = counter.totals()
-        if int(cells_up.sum()) != up or int(cells_down.sum()) != down:
-            problems.append(f"{key}: per-cell counts sum to up={int(cells_up.sum())}, down={int(cells_down.sum())} "
-                            f"but the array totals are up={up}, down={down}")
-        phases = {phase: value for (k, phase), value in recorder.phase_pulses.items() if k == key}
-        phase_up = sum(int(v[0]) for v in phases.values())
-        phase_down = sum(int(v[1]) for v in phases.values())
-        if (phase_up, phase_down) != (up, down):
-            problems.append(f"{key}: array totals up={up}, down={down} but the per-phase counts sum to "
-                            f"up={phase_up}, down={phase_down}")
-        grand += up + down
-        tally = result.commanded.get(key)
-        if tally is None:
-            continue
-        if tally.phases_exact:
-            for phase in set(tally.by_phase) | set(phases):
-                asked_phase = tuple(tally.by_phase.get(phase, (0, 0)))
-                counted = tuple(int(v) for v in phases.get(phase, np.zeros(2, np.int64)))
-                if asked_phase != counted:
-                    problems.append(f"{key}: phase {phase!r} counted (up, down) = {counted}, the commands asked "
-                                    f"for {asked_phase}")
-        if tally.exact:
-            for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
-                if not np.array_equal(recorded, asked):
-                    i, j = (int(v) for v in np.argwhere(recorded != asked)[0])
-                    problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted but "
-                                    f"the commands asked for {int(asked[i, j])}")
-        else:
-            for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
-                if (recorded < asked).any():
-                    i, j = (int(v) for v in np.argwhere(recorded < asked)[0])
-                    problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted, "
-                                    f"fewer than the {int(asked[i, j])} the commands certainly caused")
+    for key in recorder.arrays:
+        array_problems, total = _array_count_problems(result, key)
+        problems += array_problems
+        grand += total
+    problems += _total_problems(result, grand) + _read_problems(result) + _command_count_problems(result)
+    _fail("counters do not add up", problems)
+
+
+def _array_count_problems(result: HarnessResult, key: str) -> tuple[list[str], int]:
+    """One array: per cell → array → per phase, and against what the commands asked for; its total."""
+    recorder = result.recorder
+    problems: list[str] = []
+    counter = recorder.arrays[key]
+    cells_up, cells_down = counter.per_cell()
+    if (cells_up < 0).any() or (cells_down < 0).any():
+        problems.append(f"{key}: negative per-cell pulse counts")
+    up, down = counter.totals()
+    if int(cells_up.sum()) != up or int(cells_down.sum()) != down:
+        problems.append(f"{key}: per-cell counts sum to up={int(cells_up.sum())}, down={int(cells_down.sum())} "
+                        f"but the array totals are up={up}, down={down}")
+    phases = {phase: value for (k, phase), value in recorder.phase_pulses.items() if k == key}
+    phase_up = sum(int(v[0]) for v in phases.values())
+    phase_down = sum(int(v[1]) for v in phases.values())
+    if (phase_up, phase_down) != (up, down):
+        problems.append(f"{key}: array totals up={up}, down={down} but the per-phase counts sum to "
+                        f"up={phase_up}, down={phase_down}")
+    tally = result.commanded.get(key)
+    if tally is None:
+        return problems, up + down
+    if tally.phases_exact:
+        for phase in set(tally.by_phase) | set(phases):
+            asked_phase = tuple(tally.by_phase.get(phase, (0, 0)))
+            counted = tuple(int(v) for v in phases.get(phase, np.zeros(2, np.int64)))
+            if asked_phase != counted:
+                problems.append(f"{key}: phase {phase!r} counted (up, down) = {counted}, the commands asked "
+                                f"for {asked_phase}")
+    if tally.exact:
+        for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
+            if not np.array_equal(recorded, asked):
+                i, j = (int(v) for v in np.argwhere(recorded != asked)[0])
+                problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted but "
+                                f"the commands asked for {int(asked[i, j])}")
+    else:
+        for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
+            if (recorded < asked).any():
+                i, j = (int(v) for v in np.argwhere(recorded < asked)[0])
+                problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted, "
+                                f"fewer than the {int(asked[i, j])} the commands certainly caused")
+    return problems, up + down
+
+
+def _total_problems(result: HarnessResult, grand: int) -> list[str]:
+    """The run total and the summary agree with the arrays' totals."""
+    recorder = result.recorder
+    problems: list[str] = []
     if grand != recorder.total_pulses():
         problems.append(f"arrays sum to {grand} pulses but the run total is {recorder.total_pulses()}")
     summary = recorder.summary()
@@ -101,7 +120,13 @@ def check_counters_add_up(result: HarnessResult) -> None:
         problems.append(f"summary pulses_by_phase sums to {sum(summary['pulses_by_phase'].values())}, not {grand}")
     if sum(info["total"] for info in summary["pulses"].values()) != grand:
         problems.append("summary per-array totals do not sum to the run total")
-    problems += _read_problems(result)
+    return problems
+
+
+def _command_count_problems(result: HarnessResult) -> list[str]:
+    """Command counts agree with the log; no slot count is negative."""
+    recorder = result.recorder
+    problems: list[str] = []
     entered: dict[str, int] = {}
     for record in result.log:
         if record.entered:
@@ -113,7 +138,7 @@ def check_counters_add_up(result: HarnessResult) -> None:
     for key, slots in recorder.slots.items():
         if slots < 0:
             problems.append(f"{key}: negative slot count {slots}")
-    _fail("counters do not add up", problems)
+    return problems
 
 
 def _read_problems(result: HarnessResult) -> list[str]:
@@ -156,6 +181,15 @@ def check_time_monotone(result: HarnessResult) -> None:
     problems: list[str] = []
     if recorder.now_ps != now:
         problems.append(f"recorder time {recorder.now_ps} ps != environment time {now} ps")
+    problems += _command_time_problems(result)
+    problems += _clock_problems(result)
+    _fail("time is not monotone", problems)
+
+
+def _command_time_problems(result: HarnessResult) -> list[str]:
+    """Every logged command: issued ≤ started ≤ finished ≤ now, inside its parent, after its issuer's previous."""
+    now = result.now_ps
+    problems: list[str] = []
     by_index = {record.index: record for record in result.log}
     last_by_issuer: dict[int, Any] = {}
     for record in result.log:
@@ -187,6 +221,14 @@ def check_time_monotone(result: HarnessResult) -> None:
                 problems.append(f"{name} issued at {record.issue_ps} ps before the previous command "
                                 f"#{previous.index} finished at {previous.end_ps} ps")
         last_by_issuer[record.issuer] = record
+    return problems
+
+
+def _clock_problems(result: HarnessResult) -> list[str]:
+    """Metrics, probes and traces in time order; phase and busy times fit the elapsed time."""
+    recorder = result.recorder
+    now = result.now_ps
+    problems: list[str] = []
     times = [entry[0] for entry in recorder.metrics]
     if any(b < a for a, b in zip(times, times[1:])) or any(t > now for t in times):
         problems.append("metrics are not recorded in time order")
@@ -208,7 +250,7 @@ def check_time_monotone(result: HarnessResult) -> None:
         if not 0 <= event.start_ps <= event.end_ps <= now:
             problems.append(f"trace event {event.component}.{event.name} spans [{event.start_ps}, {event.end_ps}] ps")
             break
-    _fail("time is not monotone", problems)
+    return problems
 
 
 # ------------------------------------------------------------------------------- energy

@@ -12,7 +12,13 @@ from typing import Any, Callable, Mapping, Sequence
 from hypothesis import strategies as st
 
 from devices import DEVICE_MODELS, PulsedDeviceConfig, get_preset, preset_names
-from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, TileSpec, UpdateParameters
+from emulator.hardware import (
+    COST_MODELS,
+    HardwareCosts,
+    IOParameters,
+    TileSpec,
+    UpdateParameters,
+)
 
 #: Every device family, by its `model` name.
 FAMILIES: tuple[str, ...] = tuple(DEVICE_MODELS)

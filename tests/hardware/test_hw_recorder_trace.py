@@ -23,7 +23,7 @@ from emulator.hardware import (
     Wait,
 )
 from emulator.hardware.costs import HardwareCosts
-from emulator.recorder import Recorder
+from emulator.hardware.recorder import Recorder
 from emulator.results import dumps_json
 from emulator.trace import to_perfetto, to_vcd
 

@@ -26,7 +26,7 @@ from emulator.hardware import (
     TileSpec,
 )
 from emulator.hardware.operations import CellPulses, Operation
-from emulator.recorder import Recorder
+from emulator.hardware.recorder import Recorder
 from emulator.testing import (
     ControllerStateMachine,
     HarnessResult,
