@@ -39,7 +39,14 @@ from emulator.hardware import (
 )
 from emulator.hardware.commands import fired_pulses
 from emulator.registry import HardwareMismatch, TileLayout
-from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_workload
+from emulator.workloads import (
+    DigitsParams,
+    Workload,
+    WorkloadParams,
+    build_workload,
+    layer_tile_problems,
+    workload_layers,
+)
 from emulator.workloads.base import LayerSpec, activate, activation_derivative, append_bias
 
 Gen = Generator[Any, Any, Any]
@@ -96,26 +103,6 @@ class TrainingParams(BaseModel):
 def transfer_update_default() -> UpdateParameters:
     """One deterministic pulse per selected cell (desired_bl 1, no managements)."""
     return UpdateParameters(desired_bl=1, update_bl_management=False, update_management=False)
-
-
-def layer_tile_problems(layers: list[LayerSpec], needed: tuple[str, ...], layout: TileLayout) -> list[tuple[str, str]]:
-    """(field path, reason) for each layer tile that is missing, misshapen or lacks an array."""
-    problems = []
-    for layer in layers:
-        path = f"hardware.tiles.{layer.name}"
-        if layer.name not in layout:
-            problems.append((path, f"tile {layer.name!r} ({layer.rows} rows × {layer.cols} cols) is missing: "
-                                   "the training workload puts layer weights on it"))
-            continue
-        rows, cols, arrays = layout[layer.name]
-        if (rows, cols) != layer.shape:
-            problems.append((path, f"tile {layer.name!r} is {rows}×{cols}, the workload needs "
-                                   f"{layer.rows}×{layer.cols} (rows = outputs, cols = inputs + bias)"))
-        for array in needed:
-            if array not in arrays:
-                problems.append((f"{path}.arrays", f"tile {layer.name!r} has no array {array!r} "
-                                                   f"(this program needs {list(needed)})"))
-    return problems
 
 
 class Trainer:
@@ -509,7 +496,7 @@ def register_trainer(name: str, params_model: type[TrainingParams], trainer: typ
     def hardware_problems(params: TrainingParams, layout: TileLayout) -> list[tuple[str, str]]:
         if not trainer.uses_tiles:
             return []
-        return layer_tile_problems(build_workload(params.workload).layers, trainer.required_arrays(params), layout)
+        return layer_tile_problems(workload_layers(params.workload), trainer.required_arrays(params), layout)
 
     register(ProgramEntry(name=name, params_model=params_model, program=program, description=description,
                           probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems))
