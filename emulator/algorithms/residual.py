@@ -16,7 +16,8 @@ from pydantic import Field
 
 from emulator.algorithms.calibration import zero_shift
 from emulator.algorithms.training import register_trainer
-from emulator.algorithms.transfer_training import BufferParams, FastArrayParams, TransferTrainer
+from emulator.algorithms.training_params import BufferParams, FastArrayParams
+from emulator.algorithms.transfer_training import TransferTrainer
 from emulator.hardware import Controller, UpdateParameters
 
 Gen = Generator[Any, Any, Any]

@@ -15,7 +15,8 @@ from pydantic import Field
 
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.transfer_rules import AgadFilter, chopper_period
-from emulator.algorithms.transfer_training import BufferParams, ChopperParams, FastArrayParams, TransferTrainer
+from emulator.algorithms.training_params import BufferParams, ChopperParams, FastArrayParams
+from emulator.algorithms.transfer_training import TransferTrainer
 from emulator.hardware import Controller, UpdateParameters
 
 Gen = Generator[Any, Any, Any]

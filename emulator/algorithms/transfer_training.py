@@ -20,74 +20,16 @@ and order of columns).
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Generator, Literal
+from typing import Any, Generator, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from emulator.algorithms.training import Trainer, TrainingParams, transfer_update_default
+from emulator.algorithms.training import Trainer
+from emulator.algorithms.training_params import FastArrayParams
 from emulator.algorithms.transfer_rules import AutoScale, Choppers, buffer_granularity, buffer_threshold
-from emulator.hardware import Controller, Digital, IOParameters, Parallel, PulseTrain, Read, UpdateParameters
+from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read
 
 Gen = Generator[Any, Any, Any]
-
-
-class FastArrayParams(TrainingParams):
-    """Gradient writes to the fast array P and column transfers to W (reference simulator names)."""
-
-    fast_lr: Annotated[float, Field(gt=0)] | None = 0.5
-    """Learning rate of the gradient on P. With auto_scale: about fast_lr·desired_bl pulses at the
-    largest element per sample. Without: the absolute lr α (None: use learning_rate)."""
-    auto_scale: bool = True
-    """Normalize the gradient on P by running max |x| and max |d| (reference simulator)."""
-    auto_momentum: Annotated[float, Field(gt=0, lt=1)] = 0.99
-    transfer_every: Annotated[float, Field(gt=0)] = 1.0
-    """Samples per column transfer (one column of P read and written per transfer)."""
-    transfer_lr: Annotated[float, Field(ge=0)] = 1.0
-    """Learning rate of the transfer into W (β)."""
-    scale_transfer_lr: bool = True
-    """Multiply transfer_lr by learning_rate (the reference simulator's default)."""
-    transfer_update: UpdateParameters = Field(default_factory=transfer_update_default)
-    """Pulse-train settings of transfer writes (desired_bl 1 by default: one pulse per cell)."""
-    gamma: Annotated[float, Field(ge=0)] = 0.0
-    """Weight γ of the fast array in the effective weight W + γ·(P − reference)."""
-    fast_init: Literal["reset", "zero"] = "reset"
-    """Initial state of P: its reset state, or visible 0 written as `init_programming` says (the
-    reference simulator sets its fast device to 0 when the weights are set)."""
-    transfer_io: IOParameters | None = None
-    """Read path of the one-hot transfer reads of P (the reference simulator's `transfer_forward`);
-    default the tile's. Transfer reads never use noise or bound management."""
-    transfer_timing: Literal["after_batch", "per_sample"] = "after_batch"
-    """When the column transfers of a mini-batch run: after all its gradient trains, or each
-    right after the sample that makes it due (the reference simulator's order; one train command
-    per sample, slower to emulate)."""
-
-
-class BufferParams(BaseModel):
-    """The digital transfer buffer H of TT-v2 and later (SPEC §6)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    thres_scale: Annotated[float, Field(gt=0)] = 1.0
-    """Buffer threshold θ = thres_scale × granularity of P, the array read (× auto_granularity
-    scaling), as the reference simulator's buffer granularity of its "from" device."""
-    auto_granularity: Annotated[float, Field(ge=0)] = 1000.0
-    """If > 0, θ is scaled by auto_granularity / (cols · transfer_every)."""
-    momentum: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """Fraction of H kept after a write (forget_buffer) or of the written amount not subtracted."""
-    forget_buffer: bool = True
-    """After a write set H ← momentum·H (true) or subtract (1 − momentum)·written (false)."""
-
-
-class ChopperParams(BaseModel):
-    """Per-column input choppers (c-TTv2, AGAD, E-RIDER)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    in_chop_prob: Annotated[float, Field(ge=0, le=1)] = 0.1
-    """Flip probability per column read (random) or 1/period (regular)."""
-    in_chop_random: bool = True
-    """Random flips (true) or periodic: every ⌈1/in_chop_prob⌉ reads of a column (false)."""
 
 
 class TransferTrainer(Trainer):
