@@ -43,7 +43,7 @@ class Residual(TransferTrainer):
     """Residual learning with a fixed, calibrated reference R of P."""
 
     def __init__(self, ctl: Controller, params: ResidualParams) -> None:
-        super().__init__(ctl, params)
+        super().__init__(ctl, params, buffer=params if params.transfer_mode == "buffered" else None)
         self.r: ResidualParams = params
         self.estimates: list[np.ndarray] = []
 

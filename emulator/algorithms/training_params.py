@@ -3,8 +3,10 @@
 Scenario files give them flat (`[program.params] in_chop_prob = 0.02`), so a program's model
 is flat too; these groups are its parts, each read by one component of the trainer:
 `TrainingParams` by the training loop, `FastArrayParams` by the gradient writes on P and the
-column transfers, `BufferParams` by the transfer buffer H, `ChopperParams` by the choppers.
-A program's model inherits the groups it uses (which also fixes its field order).
+column transfers, `BufferParams` by the transfer buffer H, `ChopperParams` by the choppers,
+`ChopperFilterParams` by the chopper/filter block AGAD and E-RIDER share. A program's model
+inherits the groups it uses (which also fixes its field order); its trainer hands each group
+to its component, typed, so nothing is looked up by name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from emulator.algorithms.transfer_rules import chopper_period
 from emulator.hardware import IOParameters, UpdateParameters
 from emulator.workloads import DigitsParams, WorkloadParams
 
@@ -128,3 +131,18 @@ class ChopperParams(BaseModel):
     in_chop_random: bool = True
     """Random flips (true) or periodic: every ⌈1/in_chop_prob⌉ reads of a column (false)."""
 
+
+class ChopperFilterParams(FastArrayParams, BufferParams, ChopperParams):
+    """The chopper/filter block of AGAD and E-RIDER on a buffered fast-array program: regular
+    choppers by default (the reference simulator's), an EMA of the reads at rate
+    min(tail_weightening/N, 1). Its fields come after the fast-array ones in a program's model."""
+
+    in_chop_prob: Annotated[float, Field(gt=0, le=1)] = 0.02
+    in_chop_random: bool = False
+    tail_weightening: Annotated[float, Field(gt=0)] = 5.0
+    """EMA rate min(tail_weightening / N, 1), N = max(⌈1/in_chop_prob⌉, 2) (AGAD's β; E-RIDER's η
+    unless eta is given)."""
+
+    def filter_rate(self) -> float:
+        """The EMA rate of the filter, min(tail_weightening / N, 1)."""
+        return min(self.tail_weightening / chopper_period(self.in_chop_prob), 1.0)
