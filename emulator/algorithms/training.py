@@ -339,6 +339,12 @@ class Trainer:
         return result
 
 
+TRAINING_HEADLINE = ("final_test_accuracy", "mean_test_accuracy", "final_excess_loss", "final_test_loss",
+                     "final_train_loss")
+"""What sums up a training run: accuracy where the workload classifies, else the loss."""
+TRAINING_FIGURES = ("training_vs_step", "training_vs_pulses", "sp_estimate_error")
+
+
 def register_trainer(name: str, params_model: type[TrainingParams], trainer: type[Trainer],
                      description: str) -> None:
     """Register a training program `name` that runs `trainer` with `params_model` parameters."""
@@ -349,10 +355,12 @@ def register_trainer(name: str, params_model: type[TrainingParams], trainer: typ
 
     program.__name__ = f"program_{name}"
     program.__doc__ = description
+
     def hardware_problems(params: TrainingParams, layout: TileLayout) -> list[tuple[str, str]]:
         if not trainer.uses_tiles:
             return []
         return layer_tile_problems(workload_layers(params.workload), trainer.required_arrays(params), layout)
 
     register(ProgramEntry(name=name, params_model=params_model, program=program, description=description,
-                          probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems))
+                          probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems,
+                          headline=TRAINING_HEADLINE, figures=TRAINING_FIGURES))
