@@ -64,6 +64,13 @@ class ProgramEntry:
     hardware_problems: HardwareCheck | None = None
     """(field path, reason) for every way the declared tiles do not fit the program and its
     parameters, so `aimc validate` reports them before anything runs."""
+    headline: tuple[str, ...] = ()
+    """Keys of a run's `result` (or, where it has no such key, its `ground_truth`) that sum the
+    run up, most telling first, e.g. "final_test_accuracy": `aimc report` plots the first one a
+    sweep's results.csv has (columns `result.KEY` / `truth.KEY`) and lists them for a run."""
+    figures: tuple[str, ...] = ()
+    """Figures `aimc report` draws for a run of this program, by name (`emulator.report.RUN_FIGURES`),
+    besides those every run gets (metrics, pulses, energy, latency)."""
 
 
 #: Every built-in program and the module that registers it.
