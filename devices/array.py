@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from devices._kernels import apply_affine_pulse, apply_affine_runs, apply_affine_runs_batch, total_pulses
 from devices._random import standard_normal, standard_normal_runs
 from devices.config import PulsedDeviceConfig
-from devices.response import CellParams, StepLaw, law_for, response_functions, symmetric_point
+from devices.registry import law_for
+from devices.response import CellParams, StepLaw, response_functions, symmetric_point
 
 SeedLike = int | np.random.SeedSequence | None
 
@@ -42,7 +43,7 @@ def state_dtype_for(config: PulsedDeviceConfig) -> type[np.floating]:
 
 
 def sample_cell_parameters(
-    config: PulsedDeviceConfig, shape: tuple[int, ...], rng: np.random.Generator, law: StepLaw
+    config: PulsedDeviceConfig, shape: tuple[int, ...], rng: np.random.Generator, law: StepLaw[Any]
 ) -> dict[str, np.ndarray]:
     """Device-to-device sampling of every per-cell parameter (SPEC §1.3), in float64."""
     xi = rng.standard_normal((4,) + shape)
