@@ -1,7 +1,7 @@
 """Device physics of resistive crossbar cells: numpy only, no simulated time (SPEC §1)."""
 
 import devices.models  # noqa: F401  (registers the built-in device models)
-from devices.array import DeviceArray, sample_cell_parameters, state_dtype_for
+from devices.array import DeviceArray
 from devices.config import PulsedDeviceConfig
 from devices.models.asymmetric_linear import AsymmetricLinearConfig
 from devices.models.constant import ConstantStepConfig
@@ -13,6 +13,7 @@ from devices.models.soft_bounds import SoftBoundsConfig, SoftBoundsReferenceConf
 from devices.presets import PRESETS, get_preset, preset_names
 from devices.registry import DEVICE_MODELS, DeviceConfig, law_for, register_device, unregister_device
 from devices.response import StepLaw, response_functions, symmetric_point
+from devices.sampling import sample_cell_parameters, state_dtype_for
 
 __all__ = [
     "DEVICE_MODELS", "PRESETS", "AsymmetricLinearConfig", "ConstantStepConfig", "DeviceArray",
