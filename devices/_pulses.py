@@ -154,7 +154,6 @@ class PulseEngine:
         """Pulse runs of an affine law on flat g, cell by cell in one compiled loop, with one c2c
         draw per pulse in cell order; large updates in chunks of cells on two threads, the
         draws of chunk after chunk made by the helper (devices/_parallel.py)."""
-        arrays = self._kernel_arrays
         noisy = self.sigma > 0.0
         total = int(total_pulses(flat_counts))
         if total == 0:
@@ -162,8 +161,7 @@ class PulseEngine:
         buffer = self._scratch_flat("run_noise", total if noisy else 0)
         if total < PARALLEL_MIN_PULSES:
             noise = standard_normal(self.noise_rng, total, self.dtype, out=buffer) if noisy else self._no_noise
-            apply_affine_runs(g, flat_counts, *arrays[:6], noise, self._sigma_and_one, *arrays[6:],
-                              self._multiplicative, touched)
+            self._runs(g, flat_counts, self._kernel_arrays, noise, touched)
             return
         chunks = chunk_ranges(flat_counts.size, total)
         if noisy:
@@ -171,17 +169,21 @@ class PulseEngine:
             pieces = [buffer[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
         else:
             pieces = [self._no_noise] * len(chunks)
-        additive = arrays[6].size > 0
 
         def apply(index: int) -> None:
-            cells, piece = chunks[index], pieces[index]
-            up_a, up_c, down_a, down_c, b_min, b_max = (array[cells] for array in arrays[:6])
-            up_std, down_std = (arrays[6][cells], arrays[7][cells]) if additive else arrays[6:]
-            apply_affine_runs(g[cells], flat_counts[cells], up_a, up_c, down_a, down_c, b_min, b_max, piece,
-                              self._sigma_and_one, up_std, down_std, self._multiplicative, touched[cells])
+            cells = chunks[index]
+            arrays = tuple(array[cells] if array.size else array for array in self._kernel_arrays)
+            self._runs(g[cells], flat_counts[cells], arrays, pieces[index], touched[cells])
 
         draws = [partial(standard_normal, self.noise_rng, piece.size, self.dtype, piece) for piece in pieces]
         apply_chunks(apply, len(chunks), draws if noisy else ())
+
+    def _runs(self, g: np.ndarray, counts: np.ndarray, arrays: tuple[np.ndarray, ...], noise: np.ndarray,
+              touched: np.ndarray) -> None:
+        """The compiled pulse runs on flat cells, with their kernel arrays and draws."""
+        up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = arrays
+        apply_affine_runs(g, counts, up_a, up_c, down_a, down_c, b_min, b_max, noise, self._sigma_and_one,
+                          up_std, down_std, self._multiplicative, touched)
 
     # ------------------------------------------------------------------ other laws (numpy)
     def _step(self, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool | np.ndarray) -> None:

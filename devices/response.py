@@ -1,8 +1,9 @@
-"""Vectorized step laws Δ⁺/Δ⁻, response functions F/G and symmetric points (SPEC §1.2–1.4).
+"""Step laws Δ⁺/Δ⁻ (the base classes), response functions F/G and symmetric points (SPEC §1.2–1.4).
 
-A *law* works on per-cell parameter arrays (`CellParams`, a mapping of name → array that
-broadcasts with the conductance `g`), so the same code serves a whole tile, a block of it,
-or a list of active cells. Step magnitudes are returned as the mean (noise-free) values;
+Each family's law lives beside its config in devices/models/. A *law* works on per-cell
+parameter arrays (`CellParams`, a mapping of name → array that broadcasts with the
+conductance `g`), so the same code serves a whole tile, a block of it, or a list of active
+cells. Step magnitudes are returned as the mean (noise-free) values;
 `noise_std` gives the c2c standard deviation of one pulse. Sign convention: an up pulse adds
 Δ⁺(g), a down pulse subtracts Δ⁻(g).
 """
@@ -28,7 +29,8 @@ class StepLaw(ABC, Generic[ConfigT]):
 
     #: True when Δ± are affine in g (offset + slope·g): pulses run in the compiled affine kernels.
     affine: ClassVar[bool] = False
-    #: "multiplicative" (σ|Δ|), "additive" (σ·s±) or "complex" (σ(|Δ| + add + slope·|g|)).
+    #: "multiplicative" (σ|Δ|), "additive" (σ·s±), or another kind whose law overrides
+    #: `noise_std` (ExpStep's "complex": σ(|Δ| + add + slope·|g|)).
     noise_kind: str = "multiplicative"
 
     def __init__(self, config: ConfigT) -> None:
