@@ -12,11 +12,15 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from devices import DEVICE_MODELS, PulsedDeviceConfig
+
 
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
+        if args[0] is PulsedDeviceConfig:  # devices.DeviceConfig: any registered model
+            return " \\| ".join(_type_name(model) for model in DEVICE_MODELS.values())
         return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(repr(arg).replace("'", '"') for arg in args)
