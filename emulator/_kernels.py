@@ -16,9 +16,9 @@ def accumulate_signed_counts(counts: np.ndarray, up_cells: np.ndarray, down_cell
     up_total = 0
     down_total = 0
     for i in range(counts.size):
-        n = np.int64(counts[i])
-        up = max(n, 0)
-        down = max(-n, 0)
+        n = int(counts[i])
+        up = n if n > 0 else 0
+        down = -n if n < 0 else 0
         up_cells[i] += up
         down_cells[i] += down
         up_total += up
@@ -118,7 +118,7 @@ def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granulari
         if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
             continue
         k = lr * x_max * d_max / granularity
-        bl = max(1, min(np.int64(np.ceil(min(k, 1e18))), desired_bl)) if bl_management else desired_bl
+        bl = int(max(1, min(int(np.ceil(min(k, 1e18))), desired_bl))) if bl_management else desired_bl
         slots[s] = bl
         scale_a = scale_b = np.sqrt(lr / (granularity * bl))
         if update_management or bl_management:

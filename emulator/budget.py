@@ -145,6 +145,34 @@ def _calibrate(request: BudgetRequest, steps: int) -> tuple[dict[str, float], di
     return residual_error(session.hardware, _TILE, _ARRAY, estimate), session.hardware.recorder.summary()
 
 
+def _theory_columns(request: BudgetRequest) -> dict[str, Any]:
+    """The SPEC §5 bound for the request's device: pulses to the target, the error floor, the constants."""
+    array = _session(request).hardware.tile(_TILE).array(_ARRAY)
+    constants = response_constants(array)
+    bound = zero_shift_bound(constants, request.method)
+    sp = array.visible_symmetric_point()
+    initial_error = array.g.astype(np.float64) - array.symmetric_point()
+    initial_ms = float(np.mean(initial_error ** 2))
+    if request.metric == "rms":
+        steps = bound.steps_for(request.target_error ** 2, initial_ms)
+    else:  # the mean over independent cells: same contraction, floor divided by the cell count
+        target_ms = (request.target_error * abs(float(np.mean(sp)))) ** 2
+        steps = bound.for_mean_over(array.size).steps_for(target_ms, float(np.mean(initial_error)) ** 2)
+    return {"pulses": steps if math.isfinite(steps) else None,
+            "error_floor": math.sqrt(bound.floor_delta_min) if math.isfinite(bound.floor_delta_min) else None,
+            "constants": constants.as_dict(), "initial_rms_error": math.sqrt(initial_ms)}
+
+
+def _outcome(request: BudgetRequest, reached: bool, reached_at: int | None, steps: int) -> str:
+    if reached:
+        return "reached"
+    if reached_at is None:
+        return f"not reached within the cap of {request.max_pulses} pulses"
+    return (f"not reached: the scan first met the target at {reached_at} pulses, but the reported "
+            f"calibrations up to {steps} pulses missed it (read noise makes single calibrations vary; "
+            "average more reads)")
+
+
 def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Measure the calibration budget and put the theory prediction beside it."""
     reached_at, curve = _scan_steps(request, progress)
@@ -158,26 +186,9 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         steps = min(steps + stride, request.max_pulses)
         errors, counters = _calibrate(request, steps)
     reached = _metric_value(errors, request.metric) <= request.target_error
-    if reached:
-        outcome = "reached"
-    elif reached_at is None:
-        outcome = f"not reached within the cap of {request.max_pulses} pulses"
-    else:
-        outcome = (f"not reached: the scan first met the target at {reached_at} pulses, but the reported "
-                   f"calibrations up to {steps} pulses missed it (read noise makes single calibrations vary; "
-                   "average more reads)")
+    outcome = _outcome(request, reached, reached_at, steps)
 
-    array = _session(request).hardware.tile(_TILE).array(_ARRAY)
-    constants = response_constants(array)
-    bound = zero_shift_bound(constants, request.method)
-    sp = array.visible_symmetric_point()
-    initial_error = array.g.astype(np.float64) - array.symmetric_point()
-    initial_ms = float(np.mean(initial_error ** 2))
-    if request.metric == "rms":
-        theory_steps = bound.steps_for(request.target_error ** 2, initial_ms)
-    else:  # the mean over independent cells: same contraction, floor divided by the cell count
-        target_ms = (request.target_error * abs(float(np.mean(sp)))) ** 2
-        theory_steps = bound.for_mean_over(array.size).steps_for(target_ms, float(np.mean(initial_error)) ** 2)
+    theory = _theory_columns(request)
     read_noise_floor = request.io.out_noise / math.sqrt(request.reads) if not request.io.is_perfect else 0.0
     read = counters["reads"].get(f"{_TILE}/{_ARRAY}|calibration", {"mvms": 0, "conversions": 0})
     cells = request.rows * request.cols
@@ -210,12 +221,12 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         "relative_mean_error": errors["relative_mean_error"],
         "symmetric_point_mean": errors["symmetric_point_mean"],
         "symmetric_point_std": errors["symmetric_point_std"],
-        "theory_pulses": theory_steps if math.isfinite(theory_steps) else None,
-        "theory_error_floor": math.sqrt(bound.floor_delta_min) if math.isfinite(bound.floor_delta_min) else None,
-        "theory_constants": constants.as_dict(),
+        "theory_pulses": theory["pulses"],
+        "theory_error_floor": theory["error_floor"],
+        "theory_constants": theory["constants"],
         "read_noise_floor": read_noise_floor,
         "write_noise_floor": request.device.write_noise_std * request.device.dw_min,
-        "initial_rms_error": math.sqrt(initial_ms),
+        "initial_rms_error": theory["initial_rms_error"],
         "cells": cells,
         "curve": curve,
     }

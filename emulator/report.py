@@ -169,7 +169,7 @@ def _training_names(series: Series) -> list[str]:
 
 
 def _pulse_response_figure(summary: dict[str, Any], series: Series) -> tuple[Any | None, list[str]]:
-    chosen = [n for n in ("read_mean_weight", "true_mean_weight", "read_std_weight") if n in series]
+    chosen: list[str] = [n for n in ("read_mean_weight", "true_mean_weight", "read_std_weight") if n in series]
     if not chosen:
         return None, []
     return _series_figure(series, chosen, f"{summary['name']}: pulse response"), chosen

@@ -69,10 +69,10 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
 
 
 def _check_finite(result: Any, truth: dict[str, Any], recorder: Recorder) -> None:
-    values = [value for _, _, _, _, value in recorder.metrics]
+    values: list[float] = [value for _, _, _, _, value in recorder.metrics]
     for container in (public_result(result), truth):
         if isinstance(container, dict):
-            values += [v for v in container.values() if isinstance(v, (int, float, np.floating))]
+            values += [float(v) for v in container.values() if isinstance(v, (int, float, np.floating))]
     if values and not np.all(np.isfinite(np.asarray(values, dtype=np.float64))):
         raise RunDiverged("the run produced NaN or infinite values (diverged); results were not written")
 

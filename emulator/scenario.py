@@ -1,4 +1,4 @@
-"""Scenario files: schema, loading (TOML or YAML), `--set` overrides and validation errors.
+"""Scenarios: the schema and validation (structure first, then the program it names).
 
 A scenario says what hardware to build (tiles, arrays, devices or presets, read path, update
 settings, cost model), which program to run with which parameters, the seed and the outputs.
@@ -7,33 +7,16 @@ Every model forbids unknown fields; every error carries the dotted path of its f
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
 from emulator.hardware import HardwareCosts, HardwareSpec, IOParameters, TileSpec, UpdateParameters, get_cost_model
 from emulator import DEFAULT_COST_MODEL
+from emulator.documents import ScenarioError, apply_overrides, parse_assignment, problems_of, read_document
 from emulator.registry import UnknownProgram, get_program, program_names
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
-
-class ScenarioError(Exception):
-    """Invalid scenario input: a list of (field path, reason)."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
-
-    def format(self) -> str:
-        return "\n".join(f"  {path or '<scenario>'}: {reason}" for path, reason in self.problems)
 
 
 class _Strict(BaseModel):
@@ -189,80 +172,6 @@ class Scenario(_Strict):
     """What to write besides summary.json and metrics.csv."""
 
 
-# ---------------------------------------------------------------------------- loading
-def read_document(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML or YAML file into a dict; errors become ScenarioError."""
-    path = Path(path)
-    if not path.exists():
-        raise ScenarioError([("", f"file not found: {path}")])
-    if path.is_dir():
-        raise ScenarioError([("", f"{path} is a directory, not a scenario file")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError([("", f"cannot read {path}: {error}")]) from None
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            document = yaml.safe_load(text)
-        else:
-            document = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ScenarioError([("", f"malformed {path.suffix.lstrip('.').upper() or 'TOML'} in {path}: {error}")]) from None
-    if not isinstance(document, dict):
-        raise ScenarioError([("", f"{path} must contain a table/mapping at the top level")])
-    return document
-
-
-def parse_assignment(assignment: str) -> tuple[list[str], Any]:
-    """'a.b.c=value' → (['a','b','c'], value); the value is read as a TOML literal when it is one."""
-    if "=" not in assignment:
-        raise ScenarioError([(assignment, "--set needs the form dotted.key=value")])
-    key, raw = assignment.split("=", 1)
-    keys = [part for part in key.strip().split(".") if part]
-    if not keys:
-        raise ScenarioError([(assignment, "--set needs a key before '='")])
-    try:
-        value = tomllib.loads(f"value = {raw.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return keys, value
-
-
-def apply_overrides(document: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
-    """A copy of `document` with every dotted.key=value assignment applied."""
-    document = copy.deepcopy(document)
-    for assignment in assignments:
-        keys, value = parse_assignment(assignment)
-        node = document
-        for key in keys[:-1]:
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            if not isinstance(child, dict):
-                raise ScenarioError([(".".join(keys), f"{key!r} is not a table, cannot set a field inside it")])
-            node = child
-        node[keys[-1]] = value
-    return document
-
-
-def _error_path(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location
-             if not (isinstance(part, str) and (part.endswith("Config") or part.startswith("function-")))]
-    return ".".join(parts)
-
-
-def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    """(field path, reason) pairs of a pydantic error, paths prefixed with `prefix`."""
-    problems = []
-    for item in error.errors():
-        path = ".".join(part for part in (prefix, _error_path(tuple(item["loc"]))) if part)
-        message = item["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        problems.append((path, message))
-    return problems
-
-
 def validate_document(document: dict[str, Any]) -> Scenario:
     """Validate a parsed document; every problem is reported with its field path."""
     try:
@@ -319,9 +228,9 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
             problems += problems_of(error, "hardware.costs")
         except KeyError:
             pass  # reported by the first pass
-    tiles = hardware.get("tiles") if isinstance(hardware.get("tiles"), dict) else {}
+    tiles: dict[str, Any] = hardware["tiles"] if isinstance(hardware.get("tiles"), dict) else {}
     for tile_name, tile in tiles.items():
-        arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
+        arrays: dict[str, Any] = tile["arrays"] if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
         for array_name, spec in arrays.items():
             if isinstance(spec, dict) and spec.get("preset") in preset_names() and isinstance(spec.get("overrides"), dict):
                 try:

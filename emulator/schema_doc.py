@@ -111,7 +111,7 @@ def schema_markdown() -> str:
         parts.append(model_section(entry.params_model, f"`{name}` — {entry.description}"))
     parts += ["## Devices (`[...arrays.NAME.device]` with `model = ...`)", "",
               f"Presets (`preset = ...`): {', '.join(f'`{name}`' for name in preset_names())}.", ""]
-    for name, model in DEVICE_MODELS.items():
-        parts.append(model_section(model, f"`{name}`"))
+    for name, device in DEVICE_MODELS.items():
+        parts.append(model_section(device, f"`{name}`"))
     parts += ["## Budget studies (`aimc budget --config FILE`)", "", model_section(BudgetConfig)]
     return "\n".join(parts)

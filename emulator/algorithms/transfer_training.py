@@ -24,7 +24,7 @@ share (`transfer_rules.ChopperFilter`).
 
 from __future__ import annotations
 
-from typing import Any, Generator
+from typing import Any, Generator, Literal
 
 import numpy as np
 
@@ -81,7 +81,7 @@ class TransferTrainer(Trainer):
         """Column signs c applied to the fast term of the effective weight (E-RIDER)."""
         return None
 
-    def _fast_term(self, layer: int, v: np.ndarray, direction: str) -> Gen:
+    def _fast_term(self, layer: int, v: np.ndarray, direction: Literal["forward", "backward"]) -> Gen:
         spec = self.layers[layer]
         minus, reference = self.fast_reference(layer)
         signs = self.forward_signs(layer)

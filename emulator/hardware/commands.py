@@ -188,7 +188,7 @@ class SetPhase:
 class Parallel:
     """Run several commands at once (on different tiles); result: the list of their results."""
 
-    commands: Sequence[object] = field(default_factory=list)
+    commands: Sequence["Command"] = field(default_factory=list)
 
 
 Command = (PulseTrain | PulseCounts | SignPattern | Read | ReadCells | SetWeights | ProgramAndVerify | SlowProcessStep

@@ -155,7 +155,7 @@ class Controller:
         """Book the time since the last phase change to the phase that was running."""
         self.stream.emit("phase", self.name, self._phase_started, self.env.now, name=self._running_phase)
         self._running_phase = self.stream.phase
-        self._phase_started = self.env.now
+        self._phase_started = int(self.env.now)
 
     def _digital(self, command: Digital) -> Generator[simpy.Event, Any, None]:
         elements = command.elements * max(1, command.repeats)

@@ -11,7 +11,7 @@ whether anyone traces never changes what the hardware does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -98,9 +98,10 @@ class OperationStream:
     def subscribe(self, observer: OperationObserver) -> None:
         self.observers.append(observer)
 
-    def emit(self, kind: OperationKind, component: str, start_ps: int, end_ps: int, **fields: object) -> Operation:
-        """Record one finished operation under the current phase and hand it to every observer."""
-        operation = Operation(kind, component, start_ps, end_ps, self.phase, **fields)  # type: ignore[arg-type]
+    def emit(self, kind: OperationKind, component: str, start_ps: float, end_ps: float, **fields: Any) -> Operation:
+        """Record one finished operation under the current phase and hand it to every observer
+        (times are SimPy's `now`, integer picoseconds)."""
+        operation = Operation(kind, component, int(start_ps), int(end_ps), self.phase, **fields)
         for observer in self.observers:
             observer.observe(operation)
         return operation

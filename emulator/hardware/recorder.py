@@ -114,16 +114,15 @@ class Recorder:
         self.events += operation.events
         if operation.busy:
             self.busy_ps[operation.component] += operation.end_ps - operation.start_ps
-        kind = operation.kind
+        kind, array = operation.kind, operation.array or operation.component
         if kind == "write":
             self._count_write(operation)
         elif kind == "read":
-            self.reads[(operation.array, operation.phase)] += (operation.mvms, operation.conversions,
-                                                                 operation.dac_inputs)
+            self.reads[(array, operation.phase)] += (operation.mvms, operation.conversions, operation.dac_inputs)
         elif kind == "digital":
             self.digital_ops[operation.name] += operation.elements
         elif kind == "set":
-            self.ideal_writes[operation.array] += operation.elements
+            self.ideal_writes[array] += operation.elements
         elif kind == "command":
             self.commands[operation.name] += 1
         elif kind == "phase":
@@ -133,7 +132,7 @@ class Recorder:
             self.add_energy(category, energy_pj, operation.phase)
 
     def _count_write(self, operation: Operation) -> None:
-        key = operation.array
+        key = operation.array or operation.component
         self.slots[key] += operation.slots
         pulses = operation.pulses
         if pulses is None:

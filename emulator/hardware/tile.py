@@ -8,7 +8,7 @@ Events per operation: a few, independent of the cell count and of whether anyone
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import Any, Generator
 
 import numpy as np
 import simpy
@@ -22,7 +22,10 @@ from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train, p
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
 from emulator.hardware.resources import ObservedResource
 
-SimGenerator = Generator[simpy.Event, object, object]
+SimGenerator = Generator[simpy.Event, Any, Any]
+"""A tile operation: SimPy events out, their values in, the operation's result at the end."""
+Done = Generator[simpy.Event, Any, None]
+"""A tile operation without a result."""
 
 
 def pulse_totals(counts: np.ndarray) -> np.ndarray:
@@ -128,11 +131,12 @@ class Tile:
 
     def age(self) -> None:
         """Bring the slow processes of this tile's arrays up to now (simulated-time clock only)."""
-        if self._aging and self.env.now > self._aged_ps:
-            steps = (self.env.now - self._aged_ps) / self.slow_process_step_ps
+        step_ps = self.slow_process_step_ps
+        if self._aging and step_ps and self.env.now > self._aged_ps:
+            steps = (self.env.now - self._aged_ps) / step_ps
             for array in self._aging:
                 array.apply_slow_processes(steps)
-            self._aged_ps = self.env.now
+            self._aged_ps = int(self.env.now)
 
     def slow_process_step(self, steps: float) -> None:
         """Per-mini-batch slow processes (the reference simulator's clock); a no-op on the time clock."""
@@ -140,7 +144,7 @@ class Tile:
             for array in self.arrays.values():
                 array.apply_slow_processes(steps)
 
-    def _written(self, key: str, name: str, start: int, slots: int, counts: np.ndarray | None,
+    def _written(self, key: str, name: str, start: float, slots: int, counts: np.ndarray | None,
                  events: int, slot_pulses: np.ndarray | None = None) -> np.ndarray:
         """Emit a finished write of signed counts (samples × rows × cols; None for a floating-point
         update); returns each sample's (up, down) pulses."""
@@ -193,7 +197,7 @@ class Tile:
         total = counts[0] if len(counts) == 1 else counts.sum(axis=0, dtype=np.int32)
         return WrittenCounts.of(total, *totals.sum(axis=0))
 
-    def pulse_counts(self, cmd: PulseCounts) -> SimGenerator:
+    def pulse_counts(self, cmd: PulseCounts) -> Done:
         array = self.array(cmd.array)
         counts = np.asarray(cmd.counts)
         if counts.shape != array.shape:
@@ -208,7 +212,7 @@ class Tile:
                 array.pulse_counts(self._reachable(counts))
             self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2)
 
-    def sign_pattern(self, cmd: SignPattern) -> SimGenerator:
+    def sign_pattern(self, cmd: SignPattern) -> Done:
         array = self.array(cmd.array)
         with self.lock.request() as request:
             yield request
@@ -248,7 +252,7 @@ class Tile:
                     array.pulse_signs(self._reachable(signs))
                 self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2)
 
-    def set_weights(self, cmd: SetWeights) -> SimGenerator:
+    def set_weights(self, cmd: SetWeights) -> Done:
         """Idealized programming (no pulses, no time): see `SetWeights`."""
         array = self.array(cmd.array)
         values = np.asarray(cmd.values, dtype=np.float64)
@@ -308,7 +312,7 @@ class Tile:
             noise_management=not one_hot,
         )
 
-    def _charge_read(self, array: str, result: ReadResult, input_size: int) -> SimGenerator:
+    def _charge_read(self, array: str, result: ReadResult, input_size: int) -> Done:
         start = self.env.now
         outputs = result.values.shape[1]
         integration = self.costs.integration_ps(result.mvm_count)

@@ -40,6 +40,7 @@ from emulator.hardware.controller import Program
 from emulator.hardware.recorder import Recorder
 from emulator.hardware.resources import ObservedResource
 from emulator.session import Session
+from emulator.units import ns_to_ps
 
 if TYPE_CHECKING:
     pass
@@ -80,7 +81,7 @@ class _LoggingController(Controller):
         super().__init__(hardware)
         self._session = session
 
-    def execute(self, command: Any) -> Generator[simpy.Event, Any, Any]:  # type: ignore[override]
+    def execute(self, command: Any) -> Generator[simpy.Event, Any, Any]:
         record = self._session._open_record(command)
         return self._session._logged(command, record, Controller.execute(self, command))
 
@@ -169,7 +170,7 @@ class HarnessSession:
             self._last_result = self.controller.run(program, **params)
         finally:
             self._wall += time.perf_counter() - started
-        self._phase_closed_at = self.env.now
+        self._phase_closed_at = int(self.env.now)
         return self._last_result
 
     def execute(self, command: Any) -> Any:
@@ -187,7 +188,7 @@ class HarnessSession:
     def advance(self, duration_ns: float) -> None:
         """Let simulated time run for `duration_ns` (issued commands progress)."""
         self._operations.append(("advance", duration_ns))
-        target = self.env.now + max(0, int(round(duration_ns * 1000)))
+        target = int(self.env.now) + max(0, ns_to_ps(duration_ns))
         if target > self.env.now:
             self._until(target)
 
@@ -215,6 +216,7 @@ class HarnessSession:
             finished=not self.pending,
             phase_closed=self._phase_closed_at == self.env.now,
             wall_time_s=self._wall,
+            replayer=replay,
         )
 
     def _start(self, command: Any) -> simpy.Process:
@@ -359,5 +361,20 @@ def conductance_problem(array: DeviceArray) -> str:
             f"not in [{float(low[i, j])!r}, {float(high[i, j])!r}]")
 
 
-__all__ = ["HarnessSession", "conductance_problem", "default_tiles"]
+def replay(spec: RunSpec) -> HarnessResult:
+    """Build the hardware of `spec` again and replay its operations in order."""
+    session = HarnessSession(spec.tiles, spec.costs, spec.seed, trace=spec.trace,
+                             shared_adc_count=spec.shared_adc_count, setup=spec.setup, probe=spec.probe,
+                             track_bounds=spec.track_bounds, max_pulses_per_cell=spec.max_pulses_per_cell,
+                             log_commands=spec.log_commands, slow_process_step_ns=spec.slow_process_step_ns)
+    for operation in spec.operations:
+        name, *args = operation
+        if name == "run":
+            session.run(args[0], **args[1])
+        else:
+            getattr(session, name)(*args)
+    return session.result()
+
+
+__all__ = ["HarnessSession", "conductance_problem", "default_tiles", "replay"]
 

@@ -194,8 +194,10 @@ class HarnessResult:
                 if (name is None or r.kind == name) and (tile is None or r.tile == tile)
                 and (not top_level or r.parent is None)]
 
+    replayer: Callable[[RunSpec], "HarnessResult"] | None = None
+    """How to build the same hardware again and replay `spec` (set by the harness)."""
+
     def rerun(self) -> "HarnessResult":
         """Build the same hardware with the same seed and replay every operation."""
-        from emulator.testing._run import replay
-
-        return replay(self.spec)
+        assert self.replayer is not None, "this result does not know how to replay its run"
+        return self.replayer(self.spec)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from emulator.hardware import Hardware, HardwareCosts, TileSpec
 from emulator.hardware.controller import Program
 from emulator.testing._harness import HarnessSession
-from emulator.testing._records import HarnessResult, ProbeFunction, RunSpec, SetupHook
+from emulator.testing._records import HarnessResult, ProbeFunction, SetupHook
 
 if TYPE_CHECKING:
     from emulator.scenario import Scenario
@@ -42,21 +42,6 @@ def run_program(
                              probe=probe, track_bounds=track_bounds, max_pulses_per_cell=max_pulses_per_cell,
                              log_commands=log_commands)
     session.run(program, **params)
-    return session.result()
-
-
-def replay(spec: RunSpec) -> HarnessResult:
-    """Build the hardware of `spec` again and replay its operations in order."""
-    session = HarnessSession(spec.tiles, spec.costs, spec.seed, trace=spec.trace,
-                             shared_adc_count=spec.shared_adc_count, setup=spec.setup, probe=spec.probe,
-                             track_bounds=spec.track_bounds, max_pulses_per_cell=spec.max_pulses_per_cell,
-                             log_commands=spec.log_commands, slow_process_step_ns=spec.slow_process_step_ns)
-    for operation in spec.operations:
-        name, *args = operation
-        if name == "run":
-            session.run(args[0], **args[1])
-        else:
-            getattr(session, name)(*args)
     return session.result()
 
 

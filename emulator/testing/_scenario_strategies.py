@@ -39,7 +39,7 @@ def _zero_shift_params(draw: st.DrawFn, tiles: Mapping[str, Mapping[str, Any]], 
         "checkpoints": draw(st.integers(0, 5)),
     }
     others = [name for name in arrays if name != array]
-    if others and draw(st.booleans()):
+    if others and draw(st.booleans()):  # type: ignore[arg-type]  # DrawFn's stub is generic in the wrong argument
         params.update(reference="analog", reference_array=draw(st.sampled_from(others)),
                       program_max_iterations=draw(st.integers(1, 3)))
         if draw(st.booleans()):

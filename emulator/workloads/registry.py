@@ -51,7 +51,7 @@ def workload(params_model: type[P], layers: Callable[[P], list[LayerSpec]]
 def workload_params_union() -> Any:
     """The parameters of any registered kind (in registration order), selected by `kind`."""
     models = tuple(entry.params_model for entry in WORKLOAD_KINDS.values())
-    return Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]
+    return Annotated[Union[models], Field(discriminator="kind")]
 
 
 def _entry(params: Any) -> WorkloadKind[Any]:
