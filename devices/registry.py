@@ -12,9 +12,9 @@ from __future__ import annotations
 import typing
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Callable, TypeVar
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -22,6 +22,7 @@ from devices.config import PulsedDeviceConfig
 from devices.response import StepLaw
 
 ConfigT = TypeVar("ConfigT", bound=PulsedDeviceConfig)
+BaseModelT = TypeVar("BaseModelT", bound=BaseModel)
 
 _MODELS: dict[str, type[PulsedDeviceConfig]] = {}
 
@@ -72,37 +73,51 @@ def law_for(config: PulsedDeviceConfig) -> StepLaw[Any]:
     return law(config)
 
 
-def validate_device(data: object) -> PulsedDeviceConfig:
-    """A config from a dict naming its `model` (looked up now, in the registry), or a config itself."""
-    if isinstance(data, PulsedDeviceConfig):
-        return data
-    if not isinstance(data, Mapping):
-        raise PydanticCustomError("model_attributes_type",
-                                  "Input should be a valid dictionary or object to extract fields from")
-    if "model" not in data:
-        raise PydanticCustomError("union_tag_not_found", "Unable to extract tag using discriminator 'model'")
-    config_class = _MODELS.get(data["model"]) if isinstance(data["model"], str) else None
-    if config_class is None:
-        raise PydanticCustomError(
-            "union_tag_invalid",
-            "Input tag {tag} found using 'model' does not match any of the expected tags: {expected_tags}",
-            {"tag": repr(data["model"]), "expected_tags": ", ".join(repr(name) for name in _MODELS)})
-    return config_class.model_validate(data)
+def registry_validator(models: Mapping[str, type[BaseModelT]], tag: str) -> Callable[[object], BaseModelT]:
+    """A validation function for "any model of `models`, chosen by the value of its `tag` field",
+    looked up when called, so models registered later validate too; instances pass through."""
+    def validate(data: object) -> BaseModelT:
+        if any(isinstance(data, model) for model in models.values()):
+            return data  # type: ignore[return-value]
+        if not isinstance(data, Mapping):
+            raise PydanticCustomError("model_attributes_type",
+                                      "Input should be a valid dictionary or object to extract fields from")
+        if tag not in data:
+            raise PydanticCustomError("union_tag_not_found", "Unable to extract tag using discriminator {tag}",
+                                      {"tag": repr(tag)})
+        model = models.get(data[tag]) if isinstance(data[tag], str) else None
+        if model is None:
+            raise PydanticCustomError(
+                "union_tag_invalid",
+                "Input tag {found} found using {tag} does not match any of the expected tags: {expected_tags}",
+                {"found": repr(data[tag]), "tag": repr(tag), "expected_tags": ", ".join(repr(name) for name in models)})
+        return model.model_validate(data)
+
+    return validate
 
 
-class _RegisteredDevice:
-    """Pydantic hook of `DeviceConfig`: validation and JSON schema from the registry of the moment."""
+def registry_type(base: type[BaseModelT], models: Mapping[str, type[BaseModelT]], tag: str) -> Any:
+    """`Annotated[base, …]` validated by `registry_validator` and described (JSON schema) as the
+    tagged union of the registry of the moment."""
+    class _Registered:
+        registry = models
+        """The models this type accepts (read by documentation generators)."""
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(validate_device)
+        @classmethod
+        def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+            return core_schema.no_info_plain_validator_function(registry_validator(models, tag))
 
-    @classmethod
-    def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        choices = {name: model.__pydantic_core_schema__ for name, model in _MODELS.items()}
-        return handler(core_schema.tagged_union_schema(choices, discriminator="model"))
+        @classmethod
+        def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema,
+                                         handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+            choices = {name: model.__pydantic_core_schema__ for name, model in models.items()}
+            return handler(core_schema.tagged_union_schema(choices, discriminator=tag))
+
+    return Annotated[base, _Registered]
 
 
-DeviceConfig = Annotated[PulsedDeviceConfig, _RegisteredDevice]
+validate_device = registry_validator(DEVICE_MODELS, "model")
+"""A config from a dict naming its `model` (looked up now, in the registry), or a config itself."""
+
+DeviceConfig = registry_type(PulsedDeviceConfig, DEVICE_MODELS, "model")
 """Any registered device configuration, selected by its `model` field when validated."""

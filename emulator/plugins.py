@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any
 
 
@@ -27,16 +28,24 @@ def is_reference(name: str) -> bool:
     return bool(module) and bool(attribute)
 
 
-def load_reference(reference: str) -> Any:
-    """The object `module:attribute` names, importing `module` from the working directory or sys.path."""
-    module_name, _, attribute = reference.partition(":")
+def import_module(name: str) -> ModuleType:
+    """Import a module of the user's, from the working directory or sys.path."""
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(name)
     except ImportError as error:
-        raise UnknownReference(f"{reference!r}: cannot import module {module_name!r} ({error}); run from the "
-                               "folder that holds it or put it on PYTHONPATH") from None
+        raise UnknownReference(f"cannot import module {name!r} ({error}); run from the folder that holds it "
+                               "or put it on PYTHONPATH") from None
+
+
+def load_reference(reference: str) -> Any:
+    """The object `module:attribute` names, importing `module` from the working directory or sys.path."""
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = import_module(module_name)
+    except UnknownReference as error:
+        raise UnknownReference(f"{reference!r}: {error}") from None
     try:
         return getattr(module, attribute)
     except AttributeError:

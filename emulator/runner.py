@@ -63,8 +63,10 @@ def run_scenario(scenario: Scenario, progress: ProgressCallback | None = None) -
     hardware = session.hardware
     truth = entry.finalize(hardware, params, result) if entry.finalize is not None else {}
     _check_finite(result, truth, hardware.recorder)
-    summary = session.summary(result, truth, {"name": scenario.name, "program": scenario.program.name,
-                                              "seed": scenario.seed, "scenario": scenario.model_dump(mode="json")})
+    provenance = {"name": scenario.name, "program": scenario.program.name, "seed": scenario.seed,
+                  **({"imports": scenario.imports} if scenario.imports else {}),
+                  "scenario": scenario.model_dump(mode="json")}
+    summary = session.summary(result, truth, provenance)
     return RunResult(scenario, summary, hardware.recorder, hardware, time.perf_counter() - started, result)
 
 

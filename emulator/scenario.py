@@ -16,6 +16,7 @@ from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
 from emulator.hardware import HardwareCosts, HardwareSpec, IOParameters, TileSpec, UpdateParameters, get_cost_model
 from emulator import DEFAULT_COST_MODEL
 from emulator.documents import ScenarioError, apply_overrides, parse_assignment, problems_of, read_document
+from emulator.plugins import UnknownReference, import_module
 from emulator.registry import UnknownProgram, get_program, program_names
 
 
@@ -158,6 +159,10 @@ class OutputConfig(_Strict):
 class Scenario(_Strict):
     """A complete, runnable scenario."""
 
+    imports: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, exclude=True)
+    """Python modules imported before the rest is validated, e.g. ["my_devices"]: your own device
+    models, workloads, cost models or programs register themselves there (importable from the
+    working directory or the Python path). Listed in summary.json when given."""
     name: str = "scenario"
     """Name of the run (default results folder results/<name>)."""
     description: str = ""
@@ -174,6 +179,9 @@ class Scenario(_Strict):
 
 def validate_document(document: dict[str, Any]) -> Scenario:
     """Validate a parsed document; every problem is reported with its field path."""
+    import_problems = _import_modules(document.get("imports", []))
+    if import_problems:
+        raise ScenarioError(import_problems)
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as error:
@@ -195,6 +203,19 @@ def validate_document(document: dict[str, Any]) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _import_modules(modules: Any) -> list[tuple[str, str]]:
+    """Import the scenario's `imports` (so what they register validates); the problems, if any."""
+    if not isinstance(modules, list) or not all(isinstance(module, str) for module in modules):
+        return [("imports", "must be a list of module names")]
+    problems = []
+    for index, module in enumerate(modules):
+        try:
+            import_module(module)
+        except UnknownReference as error:
+            problems.append((f"imports.{index}", str(error)))
+    return problems
 
 
 def _program_problems(scenario: Scenario) -> list[tuple[str, str]]:

@@ -12,15 +12,16 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from devices import DEVICE_MODELS, PulsedDeviceConfig
 
 
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        if args[0] is PulsedDeviceConfig:  # devices.DeviceConfig: any registered model
-            return " \\| ".join(_type_name(model) for model in DEVICE_MODELS.values())
+        for metadata in args[1:]:  # a registry type (devices, workloads): any registered model
+            registry = getattr(metadata, "registry", None)
+            if registry is not None:
+                return " \\| ".join(_type_name(model) for model in registry.values())
         return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(repr(arg).replace("'", '"') for arg in args)
@@ -70,7 +71,8 @@ def model_section(model: type[BaseModel], title: str | None = None) -> str:
              "| field | type | default | constraint | description |", "|---|---|---|---|---|"]
     for name, field in model.model_fields.items():
         description = (field.description or "").replace("\n", " ").replace("|", "\\|")
-        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {_constraints(field)} "
+        annotation = typing.Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+        lines.append(f"| `{name}` | {_type_name(annotation)} | {_default(field)} | {_constraints(field)} "
                      f"| {description} |")
     return "\n".join(lines) + "\n"
 

@@ -27,7 +27,7 @@ from emulator.testing._commands import (
     command_sequences,
     commands,
 )
-from emulator.testing._harness import HarnessSession, default_tiles
+from emulator.testing._harness import HarnessSession, default_tiles, replay
 from emulator.testing._checks import (
     SNAPSHOT_CHECKS,
     check_all,
@@ -46,7 +46,7 @@ from emulator.testing._records import (
     ResourceUse,
     RunSpec,
 )
-from emulator.testing._run import replay, run_program, run_scenario_program
+from emulator.testing._run import run_program, run_scenario_program
 from emulator.testing._state_machine import (
     ControllerProtocolTest,
     ControllerStateMachine,

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from emulator.workloads.base import Activation, BiasPlacement, LayerSpec, Workload, activate, append_bias, tile_name
-from emulator.workloads.registry import workload, workload_params_union
+from emulator.workloads.registry import WorkloadParams, workload
 
 
 def _bias_placement(value: Any) -> Any:
@@ -192,6 +192,5 @@ def digits(params: DigitsParams) -> Workload:
     )
 
 
-WorkloadParams = workload_params_union()
 """Any workload's parameters, selected by `kind` (derived from the registered kinds)."""
 

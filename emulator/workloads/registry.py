@@ -1,7 +1,7 @@
 """The workload kinds: each declares its parameter model, its layers and its builder once.
 
-`build_workload`, `workload_layers` and the `WorkloadParams` union (selected by `kind`) derive
-from this table, so adding a workload is one `@workload(...)` declaration. A kind's `layers`
+`build_workload`, `workload_layers` and the `WorkloadParams` type (selected by `kind` when
+validated) derive from this table, so adding a workload is one `@workload(...)` declaration. A kind's `layers`
 needs only its parameters (no data is generated or loaded), which is what validating a
 scenario or generating its hardware section uses; `build` makes the whole `Workload`.
 """
@@ -9,9 +9,12 @@ scenario or generating its hardware section uses; `build` makes the whole `Workl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Generic, TypeVar, Union
+from types import MappingProxyType
+from typing import Any, Callable, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+
+from devices.registry import registry_type
 
 from emulator.workloads.base import LayerSpec, Workload
 
@@ -32,6 +35,11 @@ class WorkloadKind(Generic[P]):
 
 
 WORKLOAD_KINDS: dict[str, WorkloadKind[Any]] = {}
+_PARAMS_MODELS: dict[str, type[BaseModel]] = {}
+
+WorkloadParams = registry_type(BaseModel, MappingProxyType(_PARAMS_MODELS), "kind")
+"""Any registered workload's parameters, selected by `kind` when validated (kinds registered
+later validate too)."""
 
 
 def workload(params_model: type[P], layers: Callable[[P], list[LayerSpec]]
@@ -43,15 +51,10 @@ def workload(params_model: type[P], layers: Callable[[P], list[LayerSpec]]
 
     def register(build: Callable[[P], Workload]) -> Callable[[P], Workload]:
         WORKLOAD_KINDS[kind] = WorkloadKind(kind, params_model, layers, build)
+        _PARAMS_MODELS[kind] = params_model
         return build
 
     return register
-
-
-def workload_params_union() -> Any:
-    """The parameters of any registered kind (in registration order), selected by `kind`."""
-    models = tuple(entry.params_model for entry in WORKLOAD_KINDS.values())
-    return Annotated[Union[models], Field(discriminator="kind")]
 
 
 def _entry(params: Any) -> WorkloadKind[Any]:

@@ -70,3 +70,46 @@ def test_installed_programs_come_from_entry_points(tmp_path: Path, monkeypatch: 
     entry = get_program("staircase")
     assert entry.params_model.model_validate({"steps": 3}).steps == 3
     PROGRAMS.pop("staircase", None)
+
+
+@pytest.fixture
+def own_models(monkeypatch: pytest.MonkeyPatch):
+    """Run from docs/examples; afterwards forget what its modules registered (other tests, e.g. the
+    schema reference, must see the built-in registry only)."""
+    from devices import DEVICE_MODELS, unregister_device
+    from emulator.workloads import registry as workloads
+
+    monkeypatch.chdir(EXAMPLES)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield
+    if "TanhStep" in DEVICE_MODELS:
+        unregister_device("TanhStep")
+    workloads.WORKLOAD_KINDS.pop("moons", None)
+    workloads._PARAMS_MODELS.pop("moons", None)
+    for module in ("my_devices", "my_workloads"):
+        sys.modules.pop(module, None)
+
+
+def test_a_scenario_trains_your_own_workload_on_your_own_device(tmp_path: Path, own_models: None) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", "my_training.toml", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["imports"] == ["my_devices", "my_workloads"]
+    assert summary["result"]["workload"] == "moons"
+    assert summary["result"]["final_test_accuracy"] > 0.75
+    assert summary["scenario"]["hardware"]["tiles"]["layer0"]["arrays"]["W"]["device"]["model"] == "TanhStep"
+
+
+def test_your_own_device_model_follows_its_law(own_models: None) -> None:
+    import numpy as np
+
+    from devices import DeviceArray
+    from emulator.plugins import import_module
+
+    config = import_module("my_devices").TanhStepConfig(width=0.5, dw_min=0.01, dw_min_std=0.0, dw_min_dtod=0.0, up_down_dtod=0.0)
+    array = DeviceArray(config, (8, 8), seed=0, dtype=np.float64)
+    array.set_conductance(0.2)
+    array.pulse_all(+1)
+    np.testing.assert_allclose(array.g, 0.2 + 0.01 * (1 - np.tanh(0.2 / 0.5)), rtol=1e-12)
+    np.testing.assert_allclose(array.symmetric_point(), 0.0, atol=1e-9)  # equal steps meet at g = 0
