@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from devices.config import (
-    ConstantStepConfig,
-    ExpStepConfig,
-    LinearStepConfig,
-    PulsedDeviceConfig,
-    SoftBoundsReferenceConfig,
-)
+from devices.config import PulsedDeviceConfig
+from devices.models.constant import ConstantStepConfig
+from devices.models.exponential import ExpStepConfig
+from devices.models.linear import LinearStepConfig
+from devices.models.soft_bounds import SoftBoundsReferenceConfig
 
 
 def _reram_es() -> PulsedDeviceConfig:

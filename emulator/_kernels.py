@@ -16,9 +16,9 @@ def accumulate_signed_counts(counts: np.ndarray, up_cells: np.ndarray, down_cell
     up_total = 0
     down_total = 0
     for i in range(counts.size):
-        n = np.int64(counts[i])
-        up = max(n, 0)
-        down = max(-n, 0)
+        n = int(counts[i])
+        up = n if n > 0 else 0
+        down = -n if n < 0 else 0
         up_cells[i] += up
         down_cells[i] += down
         up_total += up
@@ -118,7 +118,7 @@ def firing_plans(xs: np.ndarray, ds: np.ndarray, learning_rate: float, granulari
         if x_max == 0.0 or d_max == 0.0 or learning_rate == 0.0:
             continue
         k = lr * x_max * d_max / granularity
-        bl = max(1, min(np.int64(np.ceil(min(k, 1e18))), desired_bl)) if bl_management else desired_bl
+        bl = int(max(1, min(int(np.ceil(min(k, 1e18))), desired_bl))) if bl_management else desired_bl
         slots[s] = bl
         scale_a = scale_b = np.sqrt(lr / (granularity * bl))
         if update_management or bl_management:
@@ -151,8 +151,9 @@ def stochastic_counts(row_uniforms: np.ndarray, column_uniforms: np.ndarray, row
 @njit(cache=True, nogil=True)
 def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probability: np.ndarray,
                             column_probability: np.ndarray, row_sign: np.ndarray, column_sign: np.ndarray,
-                            out: np.ndarray) -> None:
-    """`stochastic_counts` for several trains (one per sample) into out (samples × rows × cols).
+                            out: np.ndarray, slot_pulses: np.ndarray) -> None:
+    """`stochastic_counts` for several trains (one per sample) into out (samples × rows × cols),
+    and the cell pulses of every slot, sample after sample, into slot_pulses (Σ slots).
 
     `uniforms` (float32) holds, sample after sample, slots[s]·rows row uniforms then
     slots[s]·cols column uniforms: the order of two `random((slots, lines))` draws per sample.
@@ -160,6 +161,7 @@ def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probabi
     """
     samples, rows, cols = out.shape
     offset = 0
+    slot = 0
     for s in range(samples):
         bl = slots[s]
         if bl == 0:
@@ -169,9 +171,29 @@ def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probabi
         offset += bl * rows
         column_uniforms = uniforms[offset:offset + bl * cols].reshape((bl, cols))
         offset += bl * cols
-        row_words, _ = pack_firing_bits(row_uniforms, row_probability[s].astype(np.float32))
-        column_words, _ = pack_firing_bits(column_uniforms, column_probability[s].astype(np.float32))
+        row_words, rows_fired = pack_firing_bits(row_uniforms, row_probability[s].astype(np.float32))
+        column_words, columns_fired = pack_firing_bits(column_uniforms, column_probability[s].astype(np.float32))
         signed_coincidences(row_words, column_words, row_sign[s], column_sign[s], out[s])
+        for t in range(bl):
+            slot_pulses[slot + t] = rows_fired[t] * columns_fired[t]
+        slot += bl
+
+
+@njit(cache=True, nogil=True)
+def signed_totals(counts: np.ndarray, totals: np.ndarray) -> None:
+    """Up and down pulses of every update: totals[u] = (Σ positive, Σ |negative|) of counts[u]
+    (updates × cells)."""
+    for update in range(counts.shape[0]):
+        up = 0
+        down = 0
+        for cell in range(counts.shape[1]):
+            value = counts[update, cell]
+            if value > 0:
+                up += value
+            else:
+                down -= value
+        totals[update, 0] = up
+        totals[update, 1] = down
 
 
 @njit(cache=True, nogil=True)

@@ -2,8 +2,8 @@
 zero-shifting residual SP error reaches a target on a given device, tile, read path and cost model.
 
 Two runs with the same seed: a scan run calibrates with checkpoints and, at each, lets the
-harness estimate the error a final k-read would give (truth-side, not counted), stopping once
-the target is met; then a fresh run does exactly that calibration end to end (N steps, k reads,
+harness estimate the error a final k-read would give (truth-side, from the run's ground-truth
+stream, not counted), stopping once the target is met; then a fresh run does exactly that calibration end to end (N steps, k reads,
 reference stored) and its recorder gives the reported pulses, conversions, latency and energy.
 The theory bound of SPEC §5 for the same device is reported beside the measurement.
 """
@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from devices import PulsedDeviceConfig
 from emulator.algorithms.calibration import residual_error, zero_shift
 from emulator.hardware import (
-    COST_MODELS,
     Controller,
     Hardware,
     HardwareCosts,
@@ -30,6 +29,9 @@ from emulator.hardware import (
     TileSpec,
     get_cost_model,
 )
+from emulator import DEFAULT_COST_MODEL
+from emulator.hardware import HardwareSpec
+from emulator.session import Session
 from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 from emulator.hardware.read_path import read_every_cell
 from emulator.theory import response_constants, zero_shift_bound
@@ -41,11 +43,6 @@ _RETRIES = 5
 
 class BudgetRefused(Exception):
     """The device cannot be budgeted (no symmetric point, or the metric is undefined for it)."""
-
-
-class _TargetReached(Exception):
-    def __init__(self, step: int) -> None:
-        self.step = step
 
 
 @dataclass
@@ -71,9 +68,9 @@ def _metric_value(errors: dict[str, float], metric: Metric) -> float:
     return errors["rms_error"] if metric == "rms" else errors["relative_mean_error"]
 
 
-def _build(request: BudgetRequest) -> Hardware:
-    return Hardware({_TILE: TileSpec(request.rows, request.cols, {_ARRAY: request.device}, request.io)},
-                    costs=request.costs, seed=request.seed)
+def _session(request: BudgetRequest) -> Session:
+    tiles = {_TILE: TileSpec(request.rows, request.cols, {_ARRAY: request.device}, request.io)}
+    return Session(HardwareSpec(tiles, request.costs), request.seed)
 
 
 def _check_budgetable(hardware: Hardware, metric: Metric) -> None:
@@ -102,15 +99,16 @@ def _simulated_read(array_weights: np.ndarray, io: IOParameters, reads: int, rng
 
 def _scan_steps(request: BudgetRequest, progress: Callable[[int, int], None] | None) -> tuple[int | None, list[dict[str, float]]]:
     """Steps at which the target is first met (None if not within max_pulses) and the error curve."""
-    hardware = _build(request)
+    session = _session(request)
+    hardware = session.hardware
     _check_budgetable(hardware, request.metric)
     array = hardware.tile(_TILE).array(_ARRAY)
-    truth_rng = np.random.default_rng(np.random.SeedSequence(request.seed).spawn(2)[1])
+    truth_rng = np.random.default_rng(hardware.streams.truth)
     stride = max(1, request.max_pulses // max(1, request.checkpoints))
     marks = sorted(set(range(stride, request.max_pulses + 1, stride)) | {request.max_pulses})
     curve: list[dict[str, float]] = []
 
-    def probe(label: str, step: int) -> None:
+    def probe(hardware: Hardware, label: str, step: int, state: Any) -> None:
         # Truth-side read: write noise from the harness's own stream, so the device's noise
         # stream (and so the trajectory) is exactly the one the reported run will replay.
         weights = array.g - array.reference
@@ -124,33 +122,55 @@ def _scan_steps(request: BudgetRequest, progress: Callable[[int, int], None] | N
                       "iterate_rms_error": float(np.sqrt(np.mean((array.g - array.symmetric_point()) ** 2)))})
         if progress is not None:
             progress(step, request.max_pulses)
-        if _metric_value(errors, request.metric) <= request.target_error:
-            raise _TargetReached(step)
 
-    controller = Controller(hardware)
-    controller.probes.append(probe)
+    session.probe(probe)
+    session.stop_when(lambda label, step, values: _metric_value(curve[-1], request.metric) <= request.target_error)
 
     def scan(ctl: Controller) -> Any:
         yield from zero_shift(ctl, _TILE, _ARRAY, request.max_pulses, request.method, request.reads,
                               checkpoints=marks)
 
-    try:
-        controller.run(scan)
-    except _TargetReached as reached:
-        return reached.step, curve
-    return None, curve
+    outcome = session.run(scan)
+    return (outcome.stopped_at.step if outcome.stopped_at is not None else None), curve
 
 
 def _calibrate(request: BudgetRequest, steps: int) -> tuple[dict[str, float], dict[str, Any]]:
     """The reported calibration: exactly `steps` ZS steps, k reads, digital reference."""
-    hardware = _build(request)
-    controller = Controller(hardware)
+    session = _session(request)
 
     def calibrate(ctl: Controller) -> Any:
         return (yield from zero_shift(ctl, _TILE, _ARRAY, steps, request.method, request.reads))
 
-    estimate = controller.run(calibrate)
-    return residual_error(hardware, _TILE, _ARRAY, estimate), hardware.recorder.summary()
+    estimate = session.run(calibrate).result
+    return residual_error(session.hardware, _TILE, _ARRAY, estimate), session.hardware.recorder.summary()
+
+
+def _theory_columns(request: BudgetRequest) -> dict[str, Any]:
+    """The SPEC §5 bound for the request's device: pulses to the target, the error floor, the constants."""
+    array = _session(request).hardware.tile(_TILE).array(_ARRAY)
+    constants = response_constants(array)
+    bound = zero_shift_bound(constants, request.method)
+    sp = array.visible_symmetric_point()
+    initial_error = array.g.astype(np.float64) - array.symmetric_point()
+    initial_ms = float(np.mean(initial_error ** 2))
+    if request.metric == "rms":
+        steps = bound.steps_for(request.target_error ** 2, initial_ms)
+    else:  # the mean over independent cells: same contraction, floor divided by the cell count
+        target_ms = (request.target_error * abs(float(np.mean(sp)))) ** 2
+        steps = bound.for_mean_over(array.size).steps_for(target_ms, float(np.mean(initial_error)) ** 2)
+    return {"pulses": steps if math.isfinite(steps) else None,
+            "error_floor": math.sqrt(bound.floor_delta_min) if math.isfinite(bound.floor_delta_min) else None,
+            "constants": constants.as_dict(), "initial_rms_error": math.sqrt(initial_ms)}
+
+
+def _outcome(request: BudgetRequest, reached: bool, reached_at: int | None, steps: int) -> str:
+    if reached:
+        return "reached"
+    if reached_at is None:
+        return f"not reached within the cap of {request.max_pulses} pulses"
+    return (f"not reached: the scan first met the target at {reached_at} pulses, but the reported "
+            f"calibrations up to {steps} pulses missed it (read noise makes single calibrations vary; "
+            "average more reads)")
 
 
 def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -166,27 +186,9 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         steps = min(steps + stride, request.max_pulses)
         errors, counters = _calibrate(request, steps)
     reached = _metric_value(errors, request.metric) <= request.target_error
-    if reached:
-        outcome = "reached"
-    elif reached_at is None:
-        outcome = f"not reached within the cap of {request.max_pulses} pulses"
-    else:
-        outcome = (f"not reached: the scan first met the target at {reached_at} pulses, but the reported "
-                   f"calibrations up to {steps} pulses missed it (read noise makes single calibrations vary; "
-                   "average more reads)")
+    outcome = _outcome(request, reached, reached_at, steps)
 
-    hardware = _build(request)
-    array = hardware.tile(_TILE).array(_ARRAY)
-    constants = response_constants(array)
-    bound = zero_shift_bound(constants, request.method)
-    sp = array.visible_symmetric_point()
-    initial_error = array.g.astype(np.float64) - array.symmetric_point()
-    initial_ms = float(np.mean(initial_error ** 2))
-    if request.metric == "rms":
-        theory_steps = bound.steps_for(request.target_error ** 2, initial_ms)
-    else:  # the mean over independent cells: same contraction, floor divided by the cell count
-        target_ms = (request.target_error * abs(float(np.mean(sp)))) ** 2
-        theory_steps = bound.for_mean_over(array.size).steps_for(target_ms, float(np.mean(initial_error)) ** 2)
+    theory = _theory_columns(request)
     read_noise_floor = request.io.out_noise / math.sqrt(request.reads) if not request.io.is_perfect else 0.0
     read = counters["reads"].get(f"{_TILE}/{_ARRAY}|calibration", {"mvms": 0, "conversions": 0})
     cells = request.rows * request.cols
@@ -219,12 +221,12 @@ def run_budget(request: BudgetRequest, progress: Callable[[int, int], None] | No
         "relative_mean_error": errors["relative_mean_error"],
         "symmetric_point_mean": errors["symmetric_point_mean"],
         "symmetric_point_std": errors["symmetric_point_std"],
-        "theory_pulses": theory_steps if math.isfinite(theory_steps) else None,
-        "theory_error_floor": math.sqrt(bound.floor_delta_min) if math.isfinite(bound.floor_delta_min) else None,
-        "theory_constants": constants.as_dict(),
+        "theory_pulses": theory["pulses"],
+        "theory_error_floor": theory["error_floor"],
+        "theory_constants": theory["constants"],
         "read_noise_floor": read_noise_floor,
         "write_noise_floor": request.device.write_noise_std * request.device.dw_min,
-        "initial_rms_error": math.sqrt(initial_ms),
+        "initial_rms_error": theory["initial_rms_error"],
         "cells": cells,
         "curve": curve,
     }
@@ -247,7 +249,7 @@ class BudgetConfig(BaseModel):
     reads: Annotated[int, Field(gt=0, le=10_000)] = 1
     max_pulses: Annotated[int, Field(gt=0, le=10_000_000)] = 20_000
     checkpoints: Annotated[int, Field(gt=0, le=10_000)] = 100
-    cost_model: str = "neurosim-reram-50ns"
+    cost_model: str = DEFAULT_COST_MODEL
     perfect_reads: bool = False
     """Ideal reads: isolates the zero-shifting error from ADC noise and quantization."""
     seed: Annotated[int, Field(ge=0)] = 0
@@ -261,8 +263,10 @@ class BudgetConfig(BaseModel):
     def _sweep_consistent(self) -> "BudgetConfig":
         if (self.sweep_field is None) != (not self.sweep_values):
             raise ValueError("give both sweep_field and sweep_values, or neither")
-        if self.cost_model not in COST_MODELS:
-            raise ValueError(f"unknown cost model {self.cost_model!r}; known: {', '.join(COST_MODELS)}")
+        try:
+            get_cost_model(self.cost_model)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
         return self
 
     def device_for(self, value: float | None) -> PulsedDeviceConfig:

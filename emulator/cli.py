@@ -15,9 +15,10 @@ from typing import Any, Callable, TypeVar
 import click
 import numpy as np
 from pydantic import ValidationError
-from tqdm import tqdm
 
 from emulator import __version__
+from emulator import DEFAULT_COST_MODEL
+from emulator.cli_output import ProgressBar, budget_text, budget_sweep_rows, format_table, render_summary
 from emulator.results import OutputError, dumps_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,42 +64,6 @@ def handle_errors(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class ProgressBar:
-    """tqdm bar driven by a program's progress reports (silent when disabled)."""
-
-    def __init__(self, enabled: bool, description: str) -> None:
-        self.enabled = enabled
-        self.description = description
-        self.bar: tqdm | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.description, unit="step", leave=False, file=sys.stderr)
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Plain aligned text table."""
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.6g}"
-        return str(value)
-
-    text_rows = [[cell(row.get(column, "")) for column in columns] for row in rows]
-    widths = [max([len(column)] + [len(r[i]) for r in text_rows]) for i, column in enumerate(columns)]
-    lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns))]
-    lines.append("  ".join("-" * width for width in widths))
-    lines += ["  ".join(value.ljust(widths[i]) for i, value in enumerate(r)) for r in text_rows]
-    return "\n".join(lines)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="aimc")
 def main() -> None:
@@ -137,10 +102,10 @@ def devices(as_json: bool, rows: int, cols: int, seed: int) -> None:
 @handle_errors
 def programs() -> None:
     """List the programs a scenario can run."""
-    from emulator.registry import PROGRAMS, program_names
+    from emulator.registry import get_program, program_names
 
     for name in program_names():
-        click.echo(f"{name:24s} {PROGRAMS[name].description}")
+        click.echo(f"{name:24s} {get_program(name).description}")
 
 
 @main.command()
@@ -200,6 +165,32 @@ _BUDGET_FIELDS = ("rows", "cols", "target_error", "metric", "method", "reads", "
                   "cost_model", "perfect_reads", "seed")
 
 
+def _budget_study(ctx: click.Context, device: str | None, config_path: str | None,
+                  options: dict[str, Any]) -> tuple[Any, str | None]:
+    """The budget study the flags describe (a config file, overridden by explicit flags) and the
+    device's label when one was given on the command line."""
+    from emulator.budget import BudgetConfig, load_budget_config
+    from emulator.scenario import ScenarioError, parse_device_spec, problems_of
+
+    explicit = {name: options[name] for name in _BUDGET_FIELDS
+                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    label = None
+    if config_path is not None:
+        base = load_budget_config(config_path).model_dump(exclude_none=True)
+        if device is not None:
+            label, config = parse_device_spec(device)
+            base["device"] = {"device": config.model_dump()}
+    elif device is not None:
+        label, config = parse_device_spec(device)
+        base = {"device": {"device": config.model_dump()}, **{name: options[name] for name in _BUDGET_FIELDS}}
+    else:
+        fail("give --device (or --config FILE)")
+    try:
+        return BudgetConfig.model_validate({**base, **explicit}), label
+    except ValidationError as error:
+        raise ScenarioError(problems_of(error)) from None
+
+
 @main.command()
 @click.option("--device", default=None,
               help="Preset name, Model:key=value,... (e.g. SoftBounds:states=2000,up_down=0.2), or a TOML/YAML device file.")
@@ -217,7 +208,7 @@ _BUDGET_FIELDS = ("rows", "cols", "target_error", "metric", "method", "reads", "
               help="Cap on ZS steps (pulses per cell).")
 @click.option("--checkpoints", type=click.IntRange(1, 10000), default=100, show_default=True,
               help="Error evaluations along the scan (resolution of the budget).")
-@click.option("--cost-model", default="neurosim-reram-50ns", show_default=True)
+@click.option("--cost-model", default=DEFAULT_COST_MODEL, show_default=True)
 @click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
@@ -228,28 +219,11 @@ _BUDGET_FIELDS = ("rows", "cols", "target_error", "metric", "method", "reads", "
 def budget(ctx: click.Context, device: str | None, config_path: str | None, out_dir: str | None, as_json: bool,
            **options: Any) -> None:
     """Pulses, reads, time and energy to calibrate symmetric points to a target error."""
-    from emulator.budget import BudgetConfig, BudgetRefused, load_budget_config, run_budget, scaling_exponent
+    from emulator.budget import BudgetRefused, run_budget, scaling_exponent
     from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
     from emulator.results import check_output_dir, rows_csv, write_files_atomically
-    from emulator.scenario import ScenarioError, parse_device_spec, problems_of
 
-    explicit = {name: options[name] for name in _BUDGET_FIELDS
-                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
-    label = None
-    if config_path is not None:
-        base = load_budget_config(config_path).model_dump(exclude_none=True)
-        if device is not None:
-            label, config = parse_device_spec(device)
-            base["device"] = {"device": config.model_dump()}
-    elif device is not None:
-        label, config = parse_device_spec(device)
-        base = {"device": {"device": config.model_dump()}, **{name: options[name] for name in _BUDGET_FIELDS}}
-    else:
-        fail("give --device (or --config FILE)")
-    try:
-        study = BudgetConfig.model_validate({**base, **explicit})
-    except ValidationError as error:
-        raise ScenarioError(problems_of(error)) from None
+    study, label = _budget_study(ctx, device, config_path, options)
     if out_dir is not None:
         check_output_dir(out_dir)
     requests = study.requests()
@@ -274,7 +248,7 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
     else:
         output = {"study": study.name, "sweep_field": study.sweep_field, "results": brief,
                   "pulses_vs_dw_min_exponent": scaling_exponent(brief)}
-        files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(_sweep_rows(brief)),
+        files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(budget_sweep_rows(brief)),
                  "sweep.png": figure_bytes(budget_sweep_figure(output))}
     if out_dir is not None:
         write_files_atomically(out_dir, files)
@@ -282,36 +256,12 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
         click.echo(dumps_json(output), nl=False)
         return
     for result in brief:
-        click.echo(_budget_text(result))
+        click.echo(budget_text(result))
     if len(brief) > 1:
         exponent = output["pulses_vs_dw_min_exponent"]
-        click.echo(format_table(_sweep_rows(brief), list(_sweep_rows(brief)[0])))
+        click.echo(format_table(budget_sweep_rows(brief), list(budget_sweep_rows(brief)[0])))
         click.echo(f"fitted log-log slope of pulses vs dw_min: {exponent:.3f}" if exponent is not None
                    else "fitted slope: not enough reached points")
-
-
-def _sweep_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",
-            "theory_pulses", "latency_ns", "energy_pj")
-    return [{key: result.get(key) for key in keys} for result in results]
-
-
-def _budget_text(result: dict[str, Any]) -> str:
-    verdict = result["outcome"]
-    lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
-             f"{result['reads_per_cell']} read(s), cost model {result['cost_model']}: target {result['metric']} "
-             f"≤ {result['target_error']:g} {verdict}",
-             format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns", "energy_pj",
-                                     "rms_error", "relative_mean_error", "max_error"])]
-    theory, floor = result["theory_pulses"], result["theory_error_floor"]
-    if theory is not None:
-        lines.append(f"theory (SPEC §5, last iterate): N ≥ {theory:.0f} steps certify the target; "
-                     f"per-cell ZS floor (RMS) {floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}; "
-                     f"write-noise floor {result['write_noise_floor']:.3g}")
-    else:
-        lines.append(f"theory: the target is below what the bound certifies (per-cell ZS floor RMS {floor}); "
-                     f"read-noise floor {result['read_noise_floor']:.3g}; write-noise floor {result['write_noise_floor']:.3g}")
-    return "\n".join(lines)
 
 
 @main.command()
@@ -367,27 +317,6 @@ def report(folder: str, out_dir: str | None, metric: str | None) -> None:
     write_files_atomically(target, {**figures, "report.md": markdown})
     images = sum(1 for name in figures if name.endswith(".png"))
     click.echo(f"report: {images} figure(s) (PNG + SVG) and report.md in {target}/")
-
-
-def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:
-    """Human-readable summary of one run."""
-    hw = summary["hardware"]
-    lines = [f"{summary['name']}: program {summary['program']}, seed {summary['seed']}, "
-             f"cost model {summary['cost_model']}"]
-    rows = []
-    for key, info in hw["pulses"].items():
-        rows.append({"array": key, "up": info["up"], "down": info["down"], "total": info["total"],
-                     "per_cell_max": info["per_cell_max"]})
-    lines.append(format_table(rows, ["array", "up", "down", "total", "per_cell_max"]))
-    lines.append(f"simulated latency {hw['latency_ns'] / 1000.0:.3f} µs, energy {hw['energy_pj']['total'] / 1e6:.6g} µJ, "
-                 f"MVMs {hw['total_mvms']}, ADC conversions {hw['total_conversions']}, events {hw['events']}")
-    for section in ("result", "ground_truth"):
-        scalars = {k: v for k, v in summary[section].items() if isinstance(v, (int, float, bool, str))}
-        if scalars:
-            lines.append(f"{section}: " + ", ".join(
-                f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in scalars.items()))
-    lines.append(f"wall time {wall_time_s:.2f} s; results in {out_dir}/")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

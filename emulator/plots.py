@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -56,4 +57,39 @@ def budget_sweep_figure(sweep: dict[str, Any]) -> Any:
     axis.set_ylabel("pulses per cell to reach target")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
+    return figure
+
+
+def sweep_heatmap_figure(rows: list[dict[str, str]], params: list[str], table: list[dict[str, Any]],
+                         metric: str) -> Any:
+    """Mean of `metric` over seeds on the grid of a two-parameter sweep (values as in results.csv)."""
+    first = list(dict.fromkeys(row[params[0]] for row in rows))
+    second = list(dict.fromkeys(row[params[1]] for row in rows))
+    grid = np.full((len(first), len(second)), np.nan)
+    for entry in table:
+        grid[first.index(entry[params[0]]), second.index(entry[params[1]])] = entry["mean"]
+    figure, axis = plt.subplots(figsize=(1.4 * len(second) + 3, 0.8 * len(first) + 2))
+    image = axis.imshow(grid, cmap="viridis", aspect="auto")
+    axis.set_xticks(range(len(second)), second, fontsize=8)
+    axis.set_yticks(range(len(first)), first, fontsize=8)
+    axis.set_xlabel(params[1])
+    axis.set_ylabel(params[0])
+    for (i, j), value in np.ndenumerate(grid):
+        if np.isfinite(value):
+            axis.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize=8)
+    figure.colorbar(image, label=f"{metric} (mean over seeds)")
+    axis.set_title(f"{metric} over the grid")
+    return figure
+
+
+def sweep_bars_figure(params: list[str], table: list[dict[str, Any]], metric: str) -> Any:
+    """Mean ± std over seeds of `metric` at every grid point."""
+    labels = [", ".join(f"{p.split('.')[-1]}={entry[p]}" for p in params) or "all" for entry in table]
+    figure, axis = plt.subplots(figsize=(max(5, 0.9 * len(table) + 2), 3.8))
+    axis.bar(range(len(table)), [e["mean"] for e in table], yerr=[e["std"] for e in table], capsize=3)
+    axis.set_xticks(range(len(table)), labels, rotation=30, ha="right", fontsize=7)
+    axis.set_ylabel(metric)
+    axis.set_title(f"{metric}: mean ± std over seeds")
+    axis.grid(True, axis="y", alpha=0.3)
+    figure.tight_layout()
     return figure

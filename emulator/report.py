@@ -3,6 +3,11 @@
 Recognizes a single run (summary.json + metrics.csv), a sweep (results.csv + sweep.json with
 runs), a budget (budget.json + curve.csv) and a budget sweep (sweep.json with results).
 Reads only files on disk, so it works on results from another machine or an old version.
+
+What to show comes from the run's program entry (`emulator.registry.ProgramEntry`): its
+`figures` (names in `RUN_FIGURES`) for a run, its `headline` result keys for the metric a
+sweep plots and the numbers a run's report leads with. A program the registry does not know
+gets the figures every run gets and a sweep plots energy.
 """
 
 from __future__ import annotations
@@ -12,14 +17,22 @@ import json
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes, plt
+from emulator.plots import (
+    budget_curve_figure,
+    budget_sweep_figure,
+    figure_bytes,
+    plt,
+    sweep_bars_figure,
+    sweep_heatmap_figure,
+)
+from emulator.registry import ProgramEntry, get_program
 
-PREFERRED_SWEEP_METRICS = ("result.test_accuracy", "truth.test_accuracy", "result.final_loss",
-                           "truth.relative_mean_error", "truth.rms_error", "energy_pj")
+DEFAULT_SWEEP_METRIC = "energy_pj"
+Series = dict[str, list[tuple[float, float, float]]]
 
 
 class ReportError(Exception):
@@ -40,7 +53,7 @@ def _number(text: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def metric_series(rows: list[dict[str, str]]) -> dict[str, list[tuple[float, float, float]]]:
+def metric_series(rows: list[dict[str, str]]) -> Series:
     """metric name → [(step, time_ns, value)] from metrics.csv rows."""
     series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for row in rows:
@@ -57,7 +70,7 @@ def _save(files: dict[str, bytes], name: str, figure: Any) -> None:
     files[f"{name}.svg"] = figure_bytes(figure, "svg")
 
 
-def _series_figure(series: dict[str, list[tuple[float, float, float]]], names: list[str], title: str,
+def _series_figure(series: Series, names: list[str], title: str,
                    x_metric: str | None = None, log: bool = False) -> Any:
     figure, axes = plt.subplots(len(names), 1, figsize=(6.5, 2.6 * len(names)), squeeze=False)
     x_lookup: dict[float, float] = {}
@@ -102,17 +115,17 @@ def _bars_figure(groups: dict[str, dict[str, float]], title: str, ylabel: str) -
     return figure
 
 
-def _theory_overlay(summary: dict[str, Any], series: dict[str, list[tuple[float, float, float]]]) -> Any | None:
+def _theory_overlay(summary: dict[str, Any], series: Series) -> Any | None:
     """Calibration error vs pulses with the SPEC §5 last-iterate bound of the run's own device."""
     if "iterate_rms_error" not in series:
         return None
-    from emulator.runner import build_hardware
     from emulator.scenario import Scenario
+    from emulator.session import Session
     from emulator.theory import response_constants, zero_shift_bound
 
     scenario = Scenario.model_validate(summary["scenario"])
     params = scenario.program.resolved_params()
-    hardware = build_hardware(scenario)
+    hardware = Session(scenario.hardware.spec(), scenario.seed).hardware
     array = hardware.tile(params.tile).array(params.array)  # type: ignore[attr-defined]
     constants = response_constants(array)
     bound = zero_shift_bound(constants, params.method)  # type: ignore[attr-defined]
@@ -146,33 +159,88 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------- per kind
-def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
-    summary = json.loads((folder / "summary.json").read_text())
-    series = metric_series(read_csv(folder / "metrics.csv")) if (folder / "metrics.csv").is_file() else {}
-    files: dict[str, bytes] = {}
-    hw = summary["hardware"]
-    skip = {"total_pulses", "energy_pj", "direction"}
-    names = [name for name in series if name not in skip]
-    if summary["program"] == "pulse_response":
-        chosen = [n for n in ("read_mean_weight", "true_mean_weight", "read_std_weight") if n in series]
-        if chosen:
-            _save(files, "pulse_response", _series_figure(series, chosen, f"{summary['name']}: pulse response"))
-    overlay = _theory_overlay(summary, series) if summary["program"] == "zero_shift" else None
-    if overlay is not None:
-        _save(files, "calibration_error", overlay)
-    training = [n for n in names if any(key in n for key in ("loss", "accuracy"))]
-    if training:
-        _save(files, "training_vs_step", _series_figure(series, training, f"{summary['name']}: training"))
-        if "total_pulses" in series:
-            _save(files, "training_vs_pulses", _series_figure(series, training, f"{summary['name']}: training vs pulses",
-                                                              x_metric="total_pulses"))
-    tracking = [n for n in names if "sp" in n.lower() and "error" in n.lower() and n not in training]
-    if tracking:
-        _save(files, "sp_estimate_error", _series_figure(series, tracking, f"{summary['name']}: SP-estimate error"))
-    others = [n for n in names if n not in training and n not in tracking][:8]
+# ---------------------------------------------------------------------------- run figures
+SKIPPED_SERIES = {"total_pulses", "energy_pj", "direction"}
+"""Series no figure plots against steps (total_pulses is an x axis; direction a marker)."""
+
+
+def _training_names(series: Series) -> list[str]:
+    return [n for n in series if n not in SKIPPED_SERIES and any(key in n for key in ("loss", "accuracy"))]
+
+
+def _pulse_response_figure(summary: dict[str, Any], series: Series) -> tuple[Any | None, list[str]]:
+    chosen: list[str] = [n for n in ("read_mean_weight", "true_mean_weight", "read_std_weight") if n in series]
+    if not chosen:
+        return None, []
+    return _series_figure(series, chosen, f"{summary['name']}: pulse response"), chosen
+
+
+def _calibration_figure(summary: dict[str, Any], series: Series) -> tuple[Any | None, list[str]]:
+    figure = _theory_overlay(summary, series)
+    return figure, ["iterate_rms_error", "iterate_relative_mean_error"] if figure is not None else []
+
+
+def _training_vs_step(summary: dict[str, Any], series: Series) -> tuple[Any | None, list[str]]:
+    names = _training_names(series)
+    if not names:
+        return None, []
+    return _series_figure(series, names, f"{summary['name']}: training"), names
+
+
+def _training_vs_pulses(summary: dict[str, Any], series: Series) -> tuple[Any | None, list[str]]:
+    names = _training_names(series)
+    if not names or "total_pulses" not in series:
+        return None, []
+    return _series_figure(series, names, f"{summary['name']}: training vs pulses", x_metric="total_pulses"), names
+
+
+def _sp_estimate_error(summary: dict[str, Any], series: Series) -> tuple[Any | None, list[str]]:
+    training = _training_names(series)
+    names = [n for n in series if n not in SKIPPED_SERIES and "sp" in n.lower() and "error" in n.lower()
+             and n not in training]
+    if not names:
+        return None, []
+    return _series_figure(series, names, f"{summary['name']}: SP-estimate error"), names
+
+
+RunFigure = Callable[[dict[str, Any], Series], tuple[Any | None, list[str]]]
+RUN_FIGURES: dict[str, RunFigure] = {
+    "pulse_response": _pulse_response_figure,
+    "calibration_error": _calibration_figure,
+    "training_vs_step": _training_vs_step,
+    "training_vs_pulses": _training_vs_pulses,
+    "sp_estimate_error": _sp_estimate_error,
+}
+"""Figures a program entry can ask for (`ProgramEntry.figures`): each gives the figure (None if
+the run has nothing to draw) and the series it shows (the "metrics" figure shows the rest)."""
+
+
+def program_entry(name: str | None) -> ProgramEntry | None:
+    """The registered program of that name, or None (a program this installation does not know)."""
+    if name is None:
+        return None
+    try:
+        return get_program(name)
+    except KeyError:
+        return None
+
+
+def _program_figures(files: dict[str, bytes], summary: dict[str, Any], series: Series,
+                     entry: ProgramEntry | None) -> None:
+    """The program's own figures, then one of every other series (at most 8)."""
+    shown: set[str] = set()
+    for name in entry.figures if entry is not None else ():
+        figure, names = RUN_FIGURES[name](summary, series)
+        if figure is not None:
+            _save(files, name, figure)
+            shown.update(names)
+    others = [n for n in series if n not in SKIPPED_SERIES and n not in shown][:8]
     if others:
         _save(files, "metrics", _series_figure(series, others, f"{summary['name']}: metrics"))
+
+
+def _hardware_figures(files: dict[str, bytes], hw: dict[str, Any]) -> None:
+    """Pulses by array and phase, energy and latency breakdowns (every run)."""
     pulses = {key: {phase: float(v["up"] + v["down"]) for phase, v in info["by_phase"].items()}
               for key, info in hw["pulses"].items()}
     if pulses:
@@ -183,6 +251,29 @@ def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
     latency = {"phase time": {k: v / 1000.0 for k, v in hw["phase_time_ns"].items()},
                "busy": {k: v / 1000.0 for k, v in hw["busy_ns"].items()}}
     _save(files, "latency", _bars_figure(latency, "latency breakdown", "time (µs)"))
+
+
+def headline_values(summary: dict[str, Any], entry: ProgramEntry | None) -> list[dict[str, Any]]:
+    """The program's headline numbers of a run, from its result or else its ground truth."""
+    rows = []
+    for key in entry.headline if entry is not None else ():
+        for section, prefix in (("result", "result"), ("ground_truth", "truth")):
+            value = summary.get(section, {}).get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                rows.append({"quantity": f"{prefix}.{key}", "value": value})
+                break
+    return rows
+
+
+# ---------------------------------------------------------------------------- per kind
+def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
+    summary = json.loads((folder / "summary.json").read_text())
+    series = metric_series(read_csv(folder / "metrics.csv")) if (folder / "metrics.csv").is_file() else {}
+    entry = program_entry(summary["program"])
+    files: dict[str, bytes] = {}
+    _program_figures(files, summary, series, entry)
+    hw = summary["hardware"]
+    _hardware_figures(files, hw)
     rows = [{"quantity": "latency (ns)", "value": hw["latency_ns"]},
             {"quantity": "energy (pJ)", "value": hw["energy_pj"]["total"]},
             {"quantity": "total pulses", "value": hw["total_pulses"]},
@@ -192,8 +283,10 @@ def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
     for section in ("result", "ground_truth"):
         rows += [{"quantity": f"{section}.{key}", "value": value} for key, value in summary.get(section, {}).items()
                  if isinstance(value, (int, float, str, bool))]
+    headline = headline_values(summary, entry)
+    lead = ("## Headline\n\n" + markdown_table(headline, ["quantity", "value"]) + "\n\n") if headline else ""
     text = (f"# {summary['name']}\n\nProgram `{summary['program']}`, seed {summary['seed']}, cost model "
-            f"`{summary['cost_model']}`, package {summary['package_version']}.\n\n"
+            f"`{summary['cost_model']}`, package {summary['package_version']}.\n\n" + lead
             + markdown_table(rows, ["quantity", "value"]) + "\n\n" + _figure_list(files))
     return files, text
 
@@ -216,6 +309,28 @@ def _aggregate(rows: list[dict[str, str]], params: list[str], metric: str) -> li
     return table
 
 
+def sweep_program(folder: Path, rows: list[dict[str, str]]) -> str | None:
+    """The program of a sweep's runs (from the first finished run's summary), if it is on disk."""
+    from emulator.sweep import RUNS_FOLDER
+
+    for row in rows:
+        path = folder / RUNS_FOLDER / row.get("run_id", "") / "summary.json"
+        if row.get("run_id") and path.is_file():
+            return str(json.loads(path.read_text())["program"])
+    return None
+
+
+def headline_metric(rows: list[dict[str, str]], entry: ProgramEntry | None) -> str:
+    """The results.csv column a sweep report plots: the program's first headline key that has
+    numbers (`result.KEY`, else `truth.KEY`), else energy."""
+    columns = list(rows[0].keys())
+    for key in entry.headline if entry is not None else ():
+        for column in (f"result.{key}", f"truth.{key}"):
+            if column in columns and any(_number(row.get(column)) is not None for row in rows):
+                return column
+    return DEFAULT_SWEEP_METRIC
+
+
 def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], str]:
     rows = read_csv(folder / "results.csv")
     if not rows:
@@ -223,40 +338,18 @@ def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], st
     manifest = json.loads((folder / "sweep.json").read_text())
     params = [key for key, _ in manifest["params"]]
     columns = list(rows[0].keys())
+    program = sweep_program(folder, rows)
     if metric is None:
-        metric = next((m for m in PREFERRED_SWEEP_METRICS if m in columns), "energy_pj")
+        metric = headline_metric(rows, program_entry(program))
     if metric not in columns:
         raise ReportError(f"metric {metric!r} is not a column of results.csv (columns: {', '.join(columns)})")
     table = _aggregate(rows, params, metric)
     files: dict[str, bytes] = {}
     if len(params) == 2:
-        first = list(dict.fromkeys(row[params[0]] for row in rows))
-        second = list(dict.fromkeys(row[params[1]] for row in rows))
-        grid = np.full((len(first), len(second)), np.nan)
-        for entry in table:
-            grid[first.index(entry[params[0]]), second.index(entry[params[1]])] = entry["mean"]
-        figure, axis = plt.subplots(figsize=(1.4 * len(second) + 3, 0.8 * len(first) + 2))
-        image = axis.imshow(grid, cmap="viridis", aspect="auto")
-        axis.set_xticks(range(len(second)), second, fontsize=8)
-        axis.set_yticks(range(len(first)), first, fontsize=8)
-        axis.set_xlabel(params[1])
-        axis.set_ylabel(params[0])
-        for (i, j), value in np.ndenumerate(grid):
-            if np.isfinite(value):
-                axis.text(j, i, f"{value:.3g}", ha="center", va="center", color="w", fontsize=8)
-        figure.colorbar(image, label=f"{metric} (mean over seeds)")
-        axis.set_title(f"{metric} over the grid")
-        _save(files, "sweep_heatmap", figure)
-    labels = [", ".join(f"{p.split('.')[-1]}={entry[p]}" for p in params) or "all" for entry in table]
-    figure, axis = plt.subplots(figsize=(max(5, 0.9 * len(table) + 2), 3.8))
-    axis.bar(range(len(table)), [e["mean"] for e in table], yerr=[e["std"] for e in table], capsize=3)
-    axis.set_xticks(range(len(table)), labels, rotation=30, ha="right", fontsize=7)
-    axis.set_ylabel(metric)
-    axis.set_title(f"{metric}: mean ± std over seeds")
-    axis.grid(True, axis="y", alpha=0.3)
-    figure.tight_layout()
-    _save(files, "sweep_bars", figure)
-    text = (f"# Sweep report\n\nScenario `{manifest['scenario']}`, {len(rows)} finished runs, "
+        _save(files, "sweep_heatmap", sweep_heatmap_figure(rows, params, table, metric))
+    _save(files, "sweep_bars", sweep_bars_figure(params, table, metric))
+    text = (f"# Sweep report\n\nScenario `{manifest['scenario']}`" + (f", program `{program}`" if program else "")
+            + f", {len(rows)} finished runs, "
             f"{manifest['seeds']} seed(s) per point.\n\n## {metric} (mean ± std over seeds)\n\n"
             + markdown_table(table, params + ["mean", "std", "seeds"])
             + "\n\n## All runs (results.csv)\n\n" + markdown_table(rows, columns) + "\n\n" + _figure_list(files))

@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Mapping, Any, Iterable
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def _existing_ancestor(path: Path) -> Path:
     return path
 
 
-def write_files_atomically(out_dir: str | Path, files: dict[str, str | bytes]) -> Path:
+def write_files_atomically(out_dir: str | Path, files: Mapping[str, str | bytes]) -> Path:
     """Write every file under out_dir so that each appears complete or not at all.
 
     A new directory is assembled under a temporary name and renamed into place; in an

@@ -1,4 +1,4 @@
-"""Scenario files: schema, loading (TOML or YAML), `--set` overrides and validation errors.
+"""Scenarios: the schema and validation (structure first, then the program it names).
 
 A scenario says what hardware to build (tiles, arrays, devices or presets, read path, update
 settings, cost model), which program to run with which parameters, the seed and the outputs.
@@ -7,32 +7,17 @@ Every model forbids unknown fields; every error carries the dotted path of its f
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
-from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, TileSpec, UpdateParameters, get_cost_model
-from emulator.registry import get_program, program_names
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
-
-class ScenarioError(Exception):
-    """Invalid scenario input: a list of (field path, reason)."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
-
-    def format(self) -> str:
-        return "\n".join(f"  {path or '<scenario>'}: {reason}" for path, reason in self.problems)
+from emulator.hardware import HardwareCosts, HardwareSpec, IOParameters, TileSpec, UpdateParameters, get_cost_model
+from emulator import DEFAULT_COST_MODEL
+from emulator.documents import ScenarioError, apply_overrides, parse_assignment, problems_of, read_document
+from emulator.plugins import UnknownReference, import_module
+from emulator.registry import UnknownProgram, get_program, program_names
 
 
 class _Strict(BaseModel):
@@ -115,8 +100,9 @@ class TileConfig(_Strict):
 class HardwareConfig(_Strict):
     """Tiles plus the cost model."""
 
-    cost_model: str = "neurosim-reram-50ns"
-    """Name of a cost model: neurosim-reram-50ns, ecram-5ns, taox-hfox-1.6v-50ns."""
+    cost_model: str = DEFAULT_COST_MODEL
+    """Name of a cost model: neurosim-reram-50ns, ecram-5ns, taox-hfox-1.6v-50ns, or your own
+    (`module:Class`, a HardwareCosts subclass with its own fields and formulas)."""
     costs: dict[str, Any] = Field(default_factory=dict)
     """Overrides of cost-model fields (see HardwareCosts), e.g. {pulse_width_ns = 5}."""
     shared_adc_count: Annotated[int, Field(gt=0)] | None = None
@@ -131,12 +117,18 @@ class HardwareConfig(_Strict):
     @field_validator("cost_model")
     @classmethod
     def _known_cost_model(cls, name: str) -> str:
-        if name not in COST_MODELS:
-            raise ValueError(f"unknown cost model {name!r}; known: {', '.join(COST_MODELS)}")
+        try:
+            get_cost_model(name)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
         return name
 
     def resolved_costs(self) -> HardwareCosts:
         return get_cost_model(self.cost_model, **self.costs)
+
+    def spec(self) -> HardwareSpec:
+        """What the run kernel builds: the tiles, the resolved cost model and the hardware options."""
+        return HardwareSpec(self.tile_specs(), self.resolved_costs(), self.shared_adc_count, self.slow_process_step_ns)
 
     def tile_specs(self) -> dict[str, TileSpec]:
         return {
@@ -147,19 +139,13 @@ class HardwareConfig(_Strict):
 
 
 class ProgramConfig(_Strict):
-    """The controller program and its parameters (validated by the program's own model)."""
+    """The controller program and its parameters (validated by the program's own model when the
+    program is resolved, after the structure)."""
 
-    name: str
-    """Registered program name (see `aimc programs`)."""
+    name: Annotated[str, Field(min_length=1)]
+    """A program name (see `aimc programs`), `module:function` for your own, or an installed one."""
     params: dict[str, Any] = Field(default_factory=dict)
     """The program's parameters (see its section below)."""
-
-    @field_validator("name")
-    @classmethod
-    def _known_program(cls, name: str) -> str:
-        if name not in program_names():
-            raise ValueError(f"unknown program {name!r}; known programs: {', '.join(program_names())}")
-        return name
 
     def resolved_params(self) -> BaseModel:
         return get_program(self.name).params_model.model_validate(self.params)
@@ -173,6 +159,10 @@ class OutputConfig(_Strict):
 class Scenario(_Strict):
     """A complete, runnable scenario."""
 
+    imports: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, exclude=True)
+    """Python modules imported before the rest is validated, e.g. ["my_devices"]: your own device
+    models, workloads, cost models or programs register themselves there (importable from the
+    working directory or the Python path). Listed in summary.json when given."""
     name: str = "scenario"
     """Name of the run (default results folder results/<name>)."""
     description: str = ""
@@ -187,82 +177,11 @@ class Scenario(_Strict):
     """What to write besides summary.json and metrics.csv."""
 
 
-# ---------------------------------------------------------------------------- loading
-def read_document(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML or YAML file into a dict; errors become ScenarioError."""
-    path = Path(path)
-    if not path.exists():
-        raise ScenarioError([("", f"file not found: {path}")])
-    if path.is_dir():
-        raise ScenarioError([("", f"{path} is a directory, not a scenario file")])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError([("", f"cannot read {path}: {error}")]) from None
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            document = yaml.safe_load(text)
-        else:
-            document = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ScenarioError([("", f"malformed {path.suffix.lstrip('.').upper() or 'TOML'} in {path}: {error}")]) from None
-    if not isinstance(document, dict):
-        raise ScenarioError([("", f"{path} must contain a table/mapping at the top level")])
-    return document
-
-
-def parse_assignment(assignment: str) -> tuple[list[str], Any]:
-    """'a.b.c=value' → (['a','b','c'], value); the value is read as a TOML literal when it is one."""
-    if "=" not in assignment:
-        raise ScenarioError([(assignment, "--set needs the form dotted.key=value")])
-    key, raw = assignment.split("=", 1)
-    keys = [part for part in key.strip().split(".") if part]
-    if not keys:
-        raise ScenarioError([(assignment, "--set needs a key before '='")])
-    try:
-        value = tomllib.loads(f"value = {raw.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return keys, value
-
-
-def apply_overrides(document: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
-    """A copy of `document` with every dotted.key=value assignment applied."""
-    document = copy.deepcopy(document)
-    for assignment in assignments:
-        keys, value = parse_assignment(assignment)
-        node = document
-        for key in keys[:-1]:
-            child = node.get(key)
-            if child is None:
-                child = node[key] = {}
-            if not isinstance(child, dict):
-                raise ScenarioError([(".".join(keys), f"{key!r} is not a table, cannot set a field inside it")])
-            node = child
-        node[keys[-1]] = value
-    return document
-
-
-def _error_path(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location
-             if not (isinstance(part, str) and (part.endswith("Config") or part.startswith("function-")))]
-    return ".".join(parts)
-
-
-def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    """(field path, reason) pairs of a pydantic error, paths prefixed with `prefix`."""
-    problems = []
-    for item in error.errors():
-        path = ".".join(part for part in (prefix, _error_path(tuple(item["loc"]))) if part)
-        message = item["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
-        problems.append((path, message))
-    return problems
-
-
 def validate_document(document: dict[str, Any]) -> Scenario:
     """Validate a parsed document; every problem is reported with its field path."""
+    import_problems = _import_modules(document.get("imports", []))
+    if import_problems:
+        raise ScenarioError(import_problems)
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as error:
@@ -280,21 +199,41 @@ def validate_document(document: dict[str, Any]) -> Scenario:
         scenario.hardware.resolved_costs()
     except ValidationError as error:
         problems += problems_of(error, "hardware.costs")
-    try:
-        params = scenario.program.resolved_params()
-    except ValidationError as error:
-        problems += problems_of(error, "program.params")
-        problems += _raw_reference_problems(scenario.program.params,
-                                            {name: tile.model_dump() for name, tile in scenario.hardware.tiles.items()})
-    else:
-        problems += _reference_problems(params, scenario.hardware)
-        check = get_program(scenario.program.name).hardware_problems
-        if check is not None:
-            layout = {name: (tile.rows, tile.cols, frozenset(tile.arrays)) for name, tile in scenario.hardware.tiles.items()}
-            problems += check(params, layout)
+    problems += _program_problems(scenario)
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _import_modules(modules: Any) -> list[tuple[str, str]]:
+    """Import the scenario's `imports` (so what they register validates); the problems, if any."""
+    if not isinstance(modules, list) or not all(isinstance(module, str) for module in modules):
+        return [("imports", "must be a list of module names")]
+    problems = []
+    for index, module in enumerate(modules):
+        try:
+            import_module(module)
+        except UnknownReference as error:
+            problems.append((f"imports.{index}", str(error)))
+    return problems
+
+
+def _program_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    """Resolve the program a validated structure names: its parameters and its hardware."""
+    try:
+        entry = get_program(scenario.program.name)
+    except UnknownProgram as error:
+        return [("program.name", str(error))]
+    try:
+        params = entry.params_model.model_validate(scenario.program.params)
+    except ValidationError as error:
+        return problems_of(error, "program.params") + _raw_reference_problems(
+            scenario.program.params, {name: tile.model_dump() for name, tile in scenario.hardware.tiles.items()})
+    problems = _reference_problems(params, scenario.hardware)
+    if entry.hardware_problems is not None:
+        layout = {name: (tile.rows, tile.cols, frozenset(tile.arrays)) for name, tile in scenario.hardware.tiles.items()}
+        problems += entry.hardware_problems(params, layout)
+    return problems
 
 
 def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
@@ -303,14 +242,16 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     hardware = document.get("hardware")
     hardware = hardware if isinstance(hardware, dict) else {}
-    if isinstance(hardware.get("costs"), dict) and hardware.get("cost_model", "neurosim-reram-50ns") in COST_MODELS:
+    if isinstance(hardware.get("costs"), dict) and isinstance(hardware.get("cost_model", DEFAULT_COST_MODEL), str):
         try:
-            get_cost_model(hardware.get("cost_model", "neurosim-reram-50ns"), **hardware["costs"])
+            get_cost_model(hardware.get("cost_model", DEFAULT_COST_MODEL), **hardware["costs"])
         except ValidationError as error:
             problems += problems_of(error, "hardware.costs")
-    tiles = hardware.get("tiles") if isinstance(hardware.get("tiles"), dict) else {}
+        except KeyError:
+            pass  # reported by the first pass
+    tiles: dict[str, Any] = hardware["tiles"] if isinstance(hardware.get("tiles"), dict) else {}
     for tile_name, tile in tiles.items():
-        arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
+        arrays: dict[str, Any] = tile["arrays"] if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
         for array_name, spec in arrays.items():
             if isinstance(spec, dict) and spec.get("preset") in preset_names() and isinstance(spec.get("overrides"), dict):
                 try:
@@ -318,14 +259,19 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
                 except ValidationError as error:
                     problems += problems_of(error, f"hardware.tiles.{tile_name}.arrays.{array_name}.overrides")
     program = document.get("program")
-    if isinstance(program, dict) and program.get("name") in program_names():
+    if isinstance(program, dict) and isinstance(program.get("name"), str) and program["name"]:
         params = program.get("params", {})
-        if isinstance(params, dict):
-            try:
-                get_program(program["name"]).params_model.model_validate(params)
-            except ValidationError as error:
-                problems += problems_of(error, "program.params")
-            problems += _raw_reference_problems(params, tiles)
+        try:
+            entry = get_program(program["name"])
+        except UnknownProgram as error:
+            problems.append(("program.name", str(error)))
+        else:
+            if isinstance(params, dict):
+                try:
+                    entry.params_model.model_validate(params)
+                except ValidationError as error:
+                    problems += problems_of(error, "program.params")
+                problems += _raw_reference_problems(params, tiles)
     return problems
 
 

@@ -13,10 +13,15 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 
+
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
+        for metadata in args[1:]:  # a registry type (devices, workloads): any registered model
+            registry = getattr(metadata, "registry", None)
+            if registry is not None:
+                return " \\| ".join(_type_name(model) for model in registry.values())
         return _type_name(args[0])
     if origin is typing.Literal:
         return " \\| ".join(repr(arg).replace("'", '"') for arg in args)
@@ -66,7 +71,8 @@ def model_section(model: type[BaseModel], title: str | None = None) -> str:
              "| field | type | default | constraint | description |", "|---|---|---|---|---|"]
     for name, field in model.model_fields.items():
         description = (field.description or "").replace("\n", " ").replace("|", "\\|")
-        lines.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {_constraints(field)} "
+        annotation = typing.Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+        lines.append(f"| `{name}` | {_type_name(annotation)} | {_default(field)} | {_constraints(field)} "
                      f"| {description} |")
     return "\n".join(lines) + "\n"
 
@@ -76,7 +82,7 @@ def schema_markdown() -> str:
     from devices import DEVICE_MODELS, preset_names
     from emulator.budget import BudgetConfig
     from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, UpdateParameters
-    from emulator.registry import PROGRAMS, program_names
+    from emulator.registry import get_program, program_names
     from emulator.scenario import (
         ArraySpec,
         HardwareConfig,
@@ -103,11 +109,11 @@ def schema_markdown() -> str:
               "Override any field under `[hardware.costs]`.", "", model_section(HardwareCosts)]
     parts += ["## Programs (`program.name` and `[program.params]`)", ""]
     for name in program_names():
-        entry = PROGRAMS[name]
+        entry = get_program(name)
         parts.append(model_section(entry.params_model, f"`{name}` — {entry.description}"))
     parts += ["## Devices (`[...arrays.NAME.device]` with `model = ...`)", "",
               f"Presets (`preset = ...`): {', '.join(f'`{name}`' for name in preset_names())}.", ""]
-    for name, model in DEVICE_MODELS.items():
-        parts.append(model_section(model, f"`{name}`"))
+    for name, device in DEVICE_MODELS.items():
+        parts.append(model_section(device, f"`{name}`"))
     parts += ["## Budget studies (`aimc budget --config FILE`)", "", model_section(BudgetConfig)]
     return "\n".join(parts)

@@ -56,7 +56,9 @@ def parse_param(text: str) -> tuple[str, list[Any]]:
 
 def _split_values(raw: str) -> list[str]:
     """Split on commas outside brackets and quotes (so list and string values survive)."""
-    parts, depth, quote, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in raw:
         if quote:
             quote = "" if char == quote else quote
@@ -86,7 +88,7 @@ def plan_sweep(document: dict[str, Any], params: list[tuple[str, list[Any]]], se
     base_seed = int(document.get("seed", 0))
     seed_values = sweep_seeds(base_seed, seeds)
     keys = [key for key, _ in params]
-    runs = []
+    runs: list[SweepRun] = []
     grid = itertools.product(*(values for _, values in params))
     for point in grid:
         for seed_index, seed in enumerate(seed_values):

@@ -1,4 +1,5 @@
-"""Event-trace exporters: VCD (GTKWave; via pyvcd) and Chrome/Perfetto trace JSON."""
+"""Exporters of event traces (the hardware's `Tracer`, emulator/hardware/tracing.py) to VCD
+(GTKWave; via pyvcd) and Chrome/Perfetto trace JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Iterable
 
 from vcd import VCDWriter
 
-from emulator.recorder import TraceEvent
+from emulator.hardware.tracing import TraceEvent
 
 
 def _identifier(component: str) -> str:

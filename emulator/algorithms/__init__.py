@@ -1,9 +1,6 @@
 """Controller programs: experiments, calibration and training algorithms.
 
-Importing this package registers every built-in program with `emulator.registry`.
+Each module registers its programs with `emulator.registry` when imported; the registry names
+every built-in program and its module (`BUILTIN_PROGRAMS`) and imports a module only when one of
+its programs is asked for.
 """
-
-from emulator.algorithms import calibration, pulse_response  # noqa: F401
-from emulator.algorithms import residual, rider, sgd, tiki_taka  # noqa: F401
-
-__all__ = ["calibration", "pulse_response", "residual", "rider", "sgd", "tiki_taka"]

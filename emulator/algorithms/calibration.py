@@ -175,4 +175,6 @@ register(ProgramEntry(
     description="symmetric-point calibration by zero-shifting (stochastic or cyclic), then read and set the reference",
     probe=_probe,
     finalize=_finalize,
+    headline=("relative_mean_error", "rms_error"),
+    figures=("calibration_error",),
 ))

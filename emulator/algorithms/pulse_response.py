@@ -70,4 +70,6 @@ register(ProgramEntry(
     description="n up pulses then n down, repeated; reads the whole array after each block",
     probe=_probe,
     finalize=_finalize,
+    headline=("final_true_mean_weight", "symmetric_point_mean"),
+    figures=("pulse_response",),
 ))

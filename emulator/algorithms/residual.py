@@ -16,7 +16,8 @@ from pydantic import Field
 
 from emulator.algorithms.calibration import zero_shift
 from emulator.algorithms.training import register_trainer
-from emulator.algorithms.transfer_training import BufferParams, FastArrayParams, TransferTrainer
+from emulator.algorithms.training_params import BufferParams, FastArrayParams
+from emulator.algorithms.transfer_training import TransferTrainer
 from emulator.hardware import Controller, UpdateParameters
 
 Gen = Generator[Any, Any, Any]
@@ -42,7 +43,7 @@ class Residual(TransferTrainer):
     """Residual learning with a fixed, calibrated reference R of P."""
 
     def __init__(self, ctl: Controller, params: ResidualParams) -> None:
-        super().__init__(ctl, params)
+        super().__init__(ctl, params, buffer=params if params.transfer_mode == "buffered" else None)
         self.r: ResidualParams = params
         self.estimates: list[np.ndarray] = []
 

@@ -18,8 +18,9 @@ import numpy as np
 from pydantic import Field
 
 from emulator.algorithms.training import register_trainer
-from emulator.algorithms.transfer_rules import SymmetricPointTracker, chopper_period
-from emulator.algorithms.transfer_training import BufferParams, ChopperParams, FastArrayParams, TransferTrainer
+from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, FastArrayParams
+from emulator.algorithms.transfer_rules import ReadAverage
+from emulator.algorithms.transfer_training import ChopperFilterTrainer, TransferTrainer
 from emulator.hardware import Controller, Digital, Read
 
 Gen = Generator[Any, Any, Any]
@@ -37,48 +38,51 @@ class RIDERParams(FastArrayParams, BufferParams):
     """Q₀ = 0, or the first read of P (every column once, one-hot reads, before training)."""
 
 
-def initial_read(trainer: TransferTrainer, layer: int) -> Gen:
-    """Every column of P read once (one-hot, phase "training"): the EMA's first observation."""
-    spec = trainer.layers[layer]
-    values = yield Read(spec.name, "P", np.eye(spec.cols), one_hot=True, io=trainer.p.transfer_io)
-    yield Digital(spec.rows * spec.cols, "tracker_init")
-    return np.asarray(values, dtype=np.float64).T
+def initial_reads(trainer: TransferTrainer) -> Gen:
+    """Every column of P of every layer read once (one-hot, phase "training"): the EMA's first
+    observation; returns them per layer (rows × cols)."""
+    yield from trainer.set_phase("training")
+    reads = []
+    for spec in trainer.layers:
+        values = yield Read(spec.name, "P", np.eye(spec.cols), one_hot=True, io=trainer.p.transfer_io)
+        yield Digital(spec.rows * spec.cols, "tracker_init")
+        reads.append(np.asarray(values, dtype=np.float64).T)
+    return reads
 
 
 class RIDER(TransferTrainer):
     """Residual learning with a dynamically tracked reference Q (no calibration)."""
 
     def __init__(self, ctl: Controller, params: RIDERParams) -> None:
-        super().__init__(ctl, params)
-        self.trackers = [SymmetricPointTracker(layer.rows, layer.cols, params.eta) for layer in self.layers]
+        super().__init__(ctl, params, buffer=params if params.transfer_mode == "buffered" else None)
+        self.rider: RIDERParams = params
+        self.trackers = [ReadAverage(layer.rows, layer.cols, params.eta) for layer in self.layers]
 
     def prepare(self) -> Gen:
         yield from super().prepare()
-        if self.params.q_init == "read":  # type: ignore[attr-defined]
-            yield from self.set_phase("training")
-            for index, tracker in enumerate(self.trackers):
-                tracker.q[...] = yield from initial_read(self, index)
+        if self.rider.q_init == "read":
+            reads = yield from initial_reads(self)
+            for tracker, read in zip(self.trackers, reads):
+                tracker.mean[...] = read
 
     def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
-        return None, self.trackers[layer].q
+        return None, self.trackers[layer].mean
 
     def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
-        return self.trackers[layer].rider_signal(columns, reads), True
+        """Signal read − Q_old, then Q ← EMA with the read."""
+        return self.trackers[layer].residual(columns, reads), True
 
     def sp_estimates(self) -> dict[str, np.ndarray]:
-        return {layer.name: t.q for layer, t in zip(self.layers, self.trackers)}
+        return {layer.name: t.mean for layer, t in zip(self.layers, self.trackers)}
 
 
-class ERIDERParams(FastArrayParams, BufferParams, ChopperParams):
+class ERIDERParams(ChopperFilterParams):
     """E-RIDER: RIDER plus choppers and the Q̃ copy synced at flips (defaults: AGAD's ReRamSB
     preset values plus γ; the paper's LeNet values are in SPEC §6)."""
 
     gamma: Annotated[float, Field(ge=0)] = 0.1
-    in_chop_prob: Annotated[float, Field(gt=0, le=1)] = 0.02
-    in_chop_random: bool = False
-    tail_weightening: Annotated[float, Field(gt=0)] = 5.0
-    """η = min(tail_weightening / N, 1) with N = max(⌈1/in_chop_prob⌉, 2) (unless eta is given)."""
     eta: Annotated[float, Field(gt=0, le=1)] | None = None
+    """η of the SP estimate Q (default: the filter rate min(tail_weightening / N, 1))."""
     q_init: Literal["zero", "read"] = "zero"
     """Q₀ = Q̃₀ = 0, or the first read of P (every column once, before training)."""
     qtilde: Literal["analog", "digital"] = "analog"
@@ -90,17 +94,17 @@ class ERIDERParams(FastArrayParams, BufferParams, ChopperParams):
     """Program-and-verify tolerance of Q̃ (weight units)."""
 
 
-class ERIDER(TransferTrainer):
-    """E-RIDER: chopped, filtered SP tracking; Q̃ refreshed (programmed) at chopper flips."""
+class ERIDER(ChopperFilterTrainer):
+    """E-RIDER: chopped, filtered SP tracking; Q̃ refreshed (programmed) at chopper flips.
 
-    chopped = True
+    The chopper/filter block's mean is Q (rate η), its held copy Q̃, taken at each flip; W is
+    written once N sweeps are done.
+    """
 
     def __init__(self, ctl: Controller, params: ERIDERParams) -> None:
-        super().__init__(ctl, params)
+        eta = params.eta if params.eta is not None else params.filter_rate()
+        super().__init__(ctl, params, eta, gate="after_period", hold="at_flip")
         self.e: ERIDERParams = params
-        self.period = chopper_period(params.in_chop_prob)
-        eta = params.eta if params.eta is not None else min(params.tail_weightening / self.period, 1.0)
-        self.trackers = [SymmetricPointTracker(layer.rows, layer.cols, eta) for layer in self.layers]
         self.syncs = 0
 
     @classmethod
@@ -111,42 +115,35 @@ class ERIDER(TransferTrainer):
         """Thresholds, Q₀ (zero or a first read of P), then program the analog Q̃ to Q₀."""
         yield from super().prepare()
         if self.e.q_init == "read":
-            yield from self.set_phase("training")
-            for index, tracker in enumerate(self.trackers):
-                tracker.q[...] = yield from initial_read(self, index)
-                tracker.frozen[...] = tracker.q
+            reads = yield from initial_reads(self)
+            for block, read in zip(self.filters, reads):
+                block.mean[...] = read
+                block.held[...] = block.mean
         if self.e.qtilde == "analog":
             yield from self.set_phase("programming")
             for index, layer in enumerate(self.layers):
-                yield from self.program_columns(index, "Qt", np.arange(layer.cols), self.trackers[index].frozen,
-                                                self.e.program_reads, self.e.program_iterations,
-                                                self.e.program_tolerance)
+                yield from self.program_qtilde(index, np.arange(layer.cols))
+
+    def program_qtilde(self, layer: int, columns: np.ndarray) -> Gen:
+        """Program-and-verify the analog Q̃ (`Qt`) of those columns to the held copy."""
+        yield from self.program_columns(layer, "Qt", columns, self.filters[layer].held[:, columns],
+                                        self.e.program_reads, self.e.program_iterations, self.e.program_tolerance)
 
     def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
         if self.e.qtilde == "analog":
             return "Qt", None
-        return None, self.trackers[layer].frozen
+        return None, self.filters[layer].held
 
     def forward_signs(self, layer: int) -> np.ndarray | None:
-        return self.choppers[layer].signs
+        return self.filters[layer].choppers.signs
 
-    def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
-        signal = self.trackers[layer].erider_signal(columns, reads, self.choppers[layer].signs)
-        return signal, self.sweeps[layer] >= self.period
-
-    def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
-        flipped = columns[self.choppers[layer].flips(columns, self.sweeps[layer], self.ctl.rng)]
+    def after_flips(self, layer: int, flipped: np.ndarray) -> Gen:
         if flipped.size == 0:
             return
-        targets = self.trackers[layer].sync(flipped)
         self.syncs += flipped.size
-        yield Digital(targets.size, "qtilde_sync")
+        yield Digital(self.layers[layer].rows * flipped.size, "qtilde_sync")
         if self.e.qtilde == "analog":
-            yield from self.program_columns(layer, "Qt", flipped, targets, self.e.program_reads,
-                                            self.e.program_iterations, self.e.program_tolerance)
-
-    def sp_estimates(self) -> dict[str, np.ndarray]:
-        return {layer.name: t.q for layer, t in zip(self.layers, self.trackers)}
+            yield from self.program_qtilde(layer, flipped)
 
     def result(self) -> dict[str, Any]:
         result = super().result()

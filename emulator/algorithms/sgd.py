@@ -6,7 +6,8 @@ from typing import Any, Generator
 
 import numpy as np
 
-from emulator.algorithms.training import Trainer, TrainingParams, register_trainer
+from emulator.algorithms.training import Trainer, register_trainer
+from emulator.algorithms.training_params import TrainingParams
 from emulator.hardware import Digital, Parallel, PulseTrain
 
 Gen = Generator[Any, Any, Any]

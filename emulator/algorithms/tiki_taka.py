@@ -8,17 +8,15 @@ cell (desired_bl 1). TT-v1 follows the plain `TransferCompound` (direct transfer
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generator
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
 
 from emulator.algorithms.training import register_trainer
-from emulator.algorithms.transfer_rules import AgadFilter, chopper_period
-from emulator.algorithms.transfer_training import BufferParams, ChopperParams, FastArrayParams, TransferTrainer
+from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, ChopperParams, FastArrayParams
+from emulator.algorithms.transfer_training import ChopperFilterTrainer, TransferTrainer
 from emulator.hardware import Controller, UpdateParameters
-
-Gen = Generator[Any, Any, Any]
 
 
 class TTv1Params(FastArrayParams):
@@ -33,8 +31,6 @@ class TTv1Params(FastArrayParams):
 class TTv1(TransferTrainer):
     """Tiki-Taka v1: W += transfer_lr·read(P column), no buffer, no reference."""
 
-    transfer_mode = "direct"
-
 
 class TTv2Params(FastArrayParams, BufferParams):
     """TT-v2: the read column goes into the digital buffer H; |H| ≥ θ fires pulses on W."""
@@ -42,6 +38,9 @@ class TTv2Params(FastArrayParams, BufferParams):
 
 class TTv2(TransferTrainer):
     """Tiki-Taka v2: H += transfer_lr·v; trunc(H/θ) pulses (≤ desired_bl) on W. Needs SP(P) ≈ 0."""
+
+    def __init__(self, ctl: Controller, params: TTv2Params) -> None:
+        super().__init__(ctl, params, buffer=params)
 
 
 class CTTv2Params(TTv2Params, ChopperParams):
@@ -53,46 +52,29 @@ class CTTv2Params(TTv2Params, ChopperParams):
 class CTTv2(TransferTrainer):
     """Chopped TT-v2: gradient written as c·(−α∇f), signal c·v; a static offset in P averages out."""
 
-    chopped = True
+    def __init__(self, ctl: Controller, params: CTTv2Params) -> None:
+        super().__init__(ctl, params, buffer=params, choppers=params)
 
     def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
+        assert self.choppers is not None
         return self.choppers[layer].signs[columns] * reads, True
 
 
-class AGADParams(CTTv2Params):
+class AGADParams(ChopperFilterParams):
     """AGAD: c-TTv2 without an analog reference, subtracting μ_past (EMA of reads of the previous
     chopper period) from each read. Regular choppers by default (the reference simulator's)."""
 
-    in_chop_prob: Annotated[float, Field(gt=0, le=1)] = 0.02
-    in_chop_random: bool = False
-    tail_weightening: Annotated[float, Field(gt=0)] = 5.0
-    """EMA weight β = min(tail_weightening / N, 1), N = max(⌈1/in_chop_prob⌉, 2)."""
 
+class AGAD(ChopperFilterTrainer):
+    """AGAD ([R24]): signal c·(v − μ_past); μ EMA of raw reads; no writes in the first chopper period.
 
-class AGAD(TransferTrainer):
-    """AGAD ([R24]): signal c·(v − μ_past); μ EMA of raw reads; no writes in the first chopper period."""
-
-    chopped = True
+    The chopper/filter block's mean is μ (β = min(tail_weightening/N, 1)), its held copy μ_past,
+    taken at the first read after a flip; W is written once more than N sweeps are done, as the
+    reference simulator's CPU path (`transfer_counter > N`).
+    """
 
     def __init__(self, ctl: Controller, params: AGADParams) -> None:
-        super().__init__(ctl, params)
-        self.period = chopper_period(params.in_chop_prob)
-        beta = min(params.tail_weightening / self.period, 1.0)
-        self.filters = [AgadFilter(layer.rows, layer.cols, beta) for layer in self.layers]
-
-    def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
-        signal = self.filters[layer].signal(columns, reads, self.choppers[layer].signs)
-        # The reference simulator writes once more than N sweeps are done (transfer_counter > N).
-        return signal, self.sweeps[layer] > self.period
-
-    def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
-        flipped = self.choppers[layer].flips(columns, self.sweeps[layer], self.ctl.rng)
-        self.filters[layer].mark_flipped(columns[flipped])
-        return
-        yield
-
-    def sp_estimates(self) -> dict[str, np.ndarray]:
-        return {layer.name: f.mu for layer, f in zip(self.layers, self.filters)}
+        super().__init__(ctl, params, params.filter_rate(), gate="after_more_than_period", hold="at_next_read")
 
 
 register_trainer("train_ttv1", TTv1Params, TTv1,

@@ -12,7 +12,8 @@ gradient pulses), "transfer" (fast-array column reads and writes to W), "evaluat
 (test-set reads).
 
 Programs never read device state. Ground truth (the true symmetric point of P, the true
-weights) is computed only by `probe_training`/`finalize_training`, which the harness calls;
+weights) is computed only by `probe_training`/`finalize_training` (`training_probes`), which
+the harness calls;
 they get the program's digital state (Q, H, …) as the `state` of `ctl.checkpoint` and as the
 "_trainer" entry of the result (underscore keys stay out of summary.json).
 """
@@ -21,102 +22,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Annotated, Any, Generator, Literal
+from typing import Any, Generator
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from emulator.hardware import (
-    Controller,
-    Digital,
-    Hardware,
-    PulseCounts,
-    Read,
-    SetPhase,
-    SetWeights,
-    SlowProcessStep,
-    UpdateParameters,
-)
+from emulator.algorithms.training_params import TrainingParams
+from emulator.algorithms.training_probes import finalize_training, probe_training
+from emulator.hardware import Controller, Digital, PulseCounts, Read, SetPhase, SetWeights, SlowProcessStep
 from emulator.hardware.commands import fired_pulses
 from emulator.registry import HardwareMismatch, TileLayout
-from emulator.workloads import DigitsParams, Workload, WorkloadParams, build_workload
-from emulator.workloads.base import LayerSpec, activate, activation_derivative, append_bias
+from emulator.workloads import Workload, build_workload, layer_tile_problems, workload_layers
+from emulator.workloads.base import activate, activation_derivative, append_bias
 
 Gen = Generator[Any, Any, Any]
-
-class TrainingParams(BaseModel):
-    """Parameters every training program shares (workload, schedule, logging, init)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    workload: WorkloadParams = Field(default_factory=DigitsParams)
-    """The problem; its layers live on tiles layer0, layer1, … (rows = outputs, cols = inputs+bias)."""
-    epochs: Annotated[int, Field(gt=0, le=100_000)] = 40
-    max_steps: Annotated[int, Field(gt=0)] | None = None
-    """Stop after this many mini-batch steps (default: run all epochs)."""
-    batch_size: Annotated[int, Field(gt=0, le=100_000)] = 10
-    learning_rate: Annotated[float, Field(gt=0)] = 0.2
-    """The SGD learning rate (the reference simulator's optimizer lr)."""
-    update: UpdateParameters = Field(default_factory=UpdateParameters)
-    """Pulse-train settings of gradient updates (desired_bl, managements, pulse_type)."""
-    eval_every: Annotated[int, Field(ge=0)] = 1
-    """Evaluate the test set every this many epochs (0: only at the end)."""
-    eval_initial: bool = True
-    """Also evaluate the test set once before training (step 0)."""
-    eval_batch: Annotated[int, Field(gt=0)] = 256
-    """Samples per evaluation read command."""
-    log_every: Annotated[int, Field(gt=0)] = 10
-    """Record the running training loss (and run the harness probes) every this many steps."""
-    init_scale: Annotated[float, Field(ge=0)] = 1.0
-    """Program W to U(±init_scale/√fan_in) before training (0: leave W at its reset state)."""
-    init_reads: Annotated[int, Field(gt=0, le=1000)] = 4
-    """Reads averaged per verify step of the initial programming."""
-    init_tolerance: Annotated[float, Field(gt=0)] = 0.05
-    """Program-and-verify tolerance of the initial weights (weight units)."""
-    init_iterations: Annotated[int, Field(ge=0, le=1000)] = 5
-    init_programming: Literal["verify", "ideal"] = "verify"
-    """How initial weights are written: "verify" (program-and-verify with pulses and reads, as a
-    chip must) or "ideal" (exactly, without pulses: the reference simulator's set_weights, for
-    comparisons with it; booked as ideal_writes)."""
-    target_loss: Annotated[float, Field(gt=0)] | None = None
-    """Record when the running training loss (mean of `loss_window` steps) first reaches this."""
-    stop_at_target: bool = False
-    """Stop training once `target_loss` is reached."""
-    loss_window: Annotated[int, Field(gt=0)] = 10
-    accuracy_window: Annotated[int, Field(gt=0)] = 5
-    """Evaluations averaged for `mean_test_accuracy` / `mean_test_loss` (the end of training)."""
-
-    @model_validator(mode="after")
-    def _target_given(self) -> "TrainingParams":
-        if self.stop_at_target and self.target_loss is None:
-            raise ValueError("stop_at_target needs target_loss")
-        return self
-
-
-def transfer_update_default() -> UpdateParameters:
-    """One deterministic pulse per selected cell (desired_bl 1, no managements)."""
-    return UpdateParameters(desired_bl=1, update_bl_management=False, update_management=False)
-
-
-def layer_tile_problems(layers: list[LayerSpec], needed: tuple[str, ...], layout: TileLayout) -> list[tuple[str, str]]:
-    """(field path, reason) for each layer tile that is missing, misshapen or lacks an array."""
-    problems = []
-    for layer in layers:
-        path = f"hardware.tiles.{layer.name}"
-        if layer.name not in layout:
-            problems.append((path, f"tile {layer.name!r} ({layer.rows} rows × {layer.cols} cols) is missing: "
-                                   "the training workload puts layer weights on it"))
-            continue
-        rows, cols, arrays = layout[layer.name]
-        if (rows, cols) != layer.shape:
-            problems.append((path, f"tile {layer.name!r} is {rows}×{cols}, the workload needs "
-                                   f"{layer.rows}×{layer.cols} (rows = outputs, cols = inputs + bias)"))
-        for array in needed:
-            if array not in arrays:
-                problems.append((f"{path}.arrays", f"tile {layer.name!r} has no array {array!r} "
-                                                   f"(this program needs {list(needed)})"))
-    return problems
-
 
 class Trainer:
     """Mini-batch training loop over analog reads; subclasses define reads and updates."""
@@ -421,79 +339,10 @@ class Trainer:
         return result
 
 
-# ---------------------------------------------------------------------- ground-truth hooks
-def probe_training(hardware: Hardware, params: TrainingParams, label: str, step: int,
-                   trainer: "Trainer | None") -> dict[str, float]:
-    """Truth at a checkpoint: SP-estimate error of tracking programs, pulses so far, true loss
-    (`trainer` is the program's state, passed to `ctl.checkpoint`)."""
-    if trainer is None:
-        return {}
-    values: dict[str, float] = {}
-    values.update(sp_estimate_errors(hardware, trainer))
-    if label == "target_reached":
-        recorder = hardware.recorder
-        values["pulses_at_target"] = float(recorder.total_pulses())
-        for (_, phase), counts in recorder.phase_pulses.items():
-            key = f"pulses_at_target_{phase}"
-            values[key] = values.get(key, 0.0) + float(counts.sum())
-        values["latency_ns_at_target"] = recorder.now_ps / 1000.0
-        values["energy_pj_at_target"] = recorder.total_energy_pj()
-        trainer.truth_at_target = {k: v for k, v in values.items() if "at_target" in k}
-    if label in ("epoch", "target_reached") and trainer.uses_tiles:
-        values.update(true_weight_metrics(hardware, trainer))
-    return values
-
-
-def sp_estimate_errors(hardware: Hardware, trainer: Trainer) -> dict[str, float]:
-    """‖estimate − true visible SP of P‖ per layer (RMS, and relative to ‖SP‖), plus all layers."""
-    estimates = trainer.sp_estimates()
-    if not estimates:
-        return {}
-    values: dict[str, float] = {}
-    squared, norm, cells = 0.0, 0.0, 0
-    for tile, estimate in estimates.items():
-        truth = hardware.tile(tile).array("P").visible_symmetric_point()
-        error = estimate - truth
-        values[f"sp_error_rms/{tile}"] = float(np.sqrt(np.mean(error ** 2)))
-        squared += float(np.sum(error ** 2))
-        norm += float(np.sum(truth ** 2))
-        cells += error.size
-    values["sp_error_rms"] = math.sqrt(squared / cells)
-    values["sp_error_relative"] = math.sqrt(squared / norm) if norm > 0 else float("inf")
-    return values
-
-
-def true_weight_metrics(hardware: Hardware, trainer: Trainer) -> dict[str, float]:
-    """Loss of the true visible W (no read noise) and its distance to the reference weights."""
-    workload = trainer.workload
-    weights = []
-    for layer in workload.layers:
-        array = hardware.tile(layer.name).array("W")
-        weights.append((array.g - array.reference).astype(np.float64))
-    pre = workload.forward_float(weights, workload.x_train, trainer.biases)
-    outputs = activate(pre[-1], workload.layers[-1].activation)
-    values = {"true_W_train_loss": workload.score(outputs, workload.y_train)["loss"]}
-    if workload.reference_weights is not None and len(weights) == 1:
-        reference = workload.reference_weights[0]
-        values["true_W_relative_error"] = float(np.linalg.norm(weights[0] - reference) / np.linalg.norm(reference))
-    return values
-
-
-def finalize_training(hardware: Hardware, params: TrainingParams, result: Any) -> dict[str, Any]:
-    """Truth after the run: final SP-estimate errors, true-weight loss, P's SP statistics."""
-    trainer = result.get("_trainer") if isinstance(result, dict) else None
-    if trainer is None or not trainer.uses_tiles:
-        return {}
-    truth: dict[str, Any] = dict(trainer.truth_at_target)
-    truth.update(sp_estimate_errors(hardware, trainer))
-    truth.update(true_weight_metrics(hardware, trainer))
-    for layer in trainer.layers:
-        tile = hardware.tile(layer.name)
-        if "P" in tile.arrays:
-            sp = tile.array("P").visible_symmetric_point()
-            truth[f"P_sp_mean/{layer.name}"] = float(np.mean(sp))
-            truth[f"P_sp_std/{layer.name}"] = float(np.std(sp))
-    return truth
+TRAINING_HEADLINE = ("final_test_accuracy", "mean_test_accuracy", "final_excess_loss", "final_test_loss",
+                     "final_train_loss")
+"""What sums up a training run: accuracy where the workload classifies, else the loss."""
+TRAINING_FIGURES = ("training_vs_step", "training_vs_pulses", "sp_estimate_error")
 
 
 def register_trainer(name: str, params_model: type[TrainingParams], trainer: type[Trainer],
@@ -506,10 +355,12 @@ def register_trainer(name: str, params_model: type[TrainingParams], trainer: typ
 
     program.__name__ = f"program_{name}"
     program.__doc__ = description
+
     def hardware_problems(params: TrainingParams, layout: TileLayout) -> list[tuple[str, str]]:
         if not trainer.uses_tiles:
             return []
-        return layer_tile_problems(build_workload(params.workload).layers, trainer.required_arrays(params), layout)
+        return layer_tile_problems(workload_layers(params.workload), trainer.required_arrays(params), layout)
 
     register(ProgramEntry(name=name, params_model=params_model, program=program, description=description,
-                          probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems))
+                          probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems,
+                          headline=TRAINING_HEADLINE, figures=TRAINING_FIGURES))

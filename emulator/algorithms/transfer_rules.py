@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -123,69 +124,82 @@ class Choppers:
         return mask
 
 
-@dataclass
-class AgadFilter:
-    """AGAD's per-cell statistics ([R24], reference simulator's DynamicTransfer).
+WriteGate = Literal["after_period", "after_more_than_period"]
+"""When the chopper/filter block lets transfers write W: once N sweeps are done (E-RIDER,
+`sweeps ≥ N`) or once more than N are (AGAD, `sweeps > N`, the reference simulator's CPU path)."""
+HoldMode = Literal["at_flip", "at_next_read"]
+"""When the held copy of the mean is taken after a column's chopper flips: at the flip (E-RIDER's
+Q̃, which the effective weight uses) or at that column's next read (AGAD's μ_past, as the
+reference simulator's state shows it; the signals are the same)."""
 
-    μ: EMA of raw reads, β = min(tail_weightening/N, 1). μ_past: set to μ at the first read
-    after the column's chopper flipped. Transfer signal c·(v − μ_past).
+
+@dataclass
+class ReadAverage:
+    """EMA of a layer's column reads of P, per cell: mean ← (1 − rate)·mean + rate·read.
+
+    RIDER's digital SP estimate Q (rate η); the base of the chopper/filter block.
     """
 
     rows: int
     columns: int
-    beta: float
-    mu: np.ndarray = field(init=False)
-    mu_past: np.ndarray = field(init=False)
-    switched: np.ndarray = field(init=False)
+    rate: float
+    mean: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.mu = np.zeros((self.rows, self.columns))
-        self.mu_past = np.zeros((self.rows, self.columns))
-        self.switched = np.zeros(self.columns, dtype=bool)
+        self.mean = np.zeros((self.rows, self.columns))
 
-    def signal(self, columns: np.ndarray, reads: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    def update(self, columns: np.ndarray, reads: np.ndarray) -> None:
+        """Fold the reads (rows × len(columns)) of those columns into the mean."""
+        self.mean[:, columns] += self.rate * (reads - self.mean[:, columns])
+
+    def residual(self, columns: np.ndarray, reads: np.ndarray) -> np.ndarray:
+        """RIDER's signal: read − mean as it was before this read; then the read goes into the mean."""
+        signal = reads - self.mean[:, columns]
+        self.update(columns, reads)
+        return signal
+
+
+@dataclass
+class ChopperFilter(ReadAverage):
+    """The chopper/filter block AGAD and E-RIDER share, for one layer ([R24], [DSPT] Alg. 3).
+
+    Per-column choppers c; `mean`, the EMA of raw reads (AGAD's μ, E-RIDER's Q); `held`, the
+    mean as it was at the column's last chopper flip (AGAD's μ_past, E-RIDER's Q̃). Transfer
+    signal c·(read − held), then the read goes into the mean. No writes to W during the first
+    chopper period (`gate`).
+    """
+
+    choppers: Choppers = field(kw_only=True)
+    gate: WriteGate = field(kw_only=True)
+    hold: HoldMode = field(kw_only=True)
+    held: np.ndarray = field(init=False)
+    pending: np.ndarray = field(init=False)
+    """Columns flipped whose held copy is taken at their next read (hold = "at_next_read")."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.held = np.zeros((self.rows, self.columns))
+        self.pending = np.zeros(self.columns, dtype=bool)
+
+    def signal(self, columns: np.ndarray, reads: np.ndarray) -> np.ndarray:
         """Transfer signal for reads (rows × len(columns)) under the current chopper signs."""
-        refresh = columns[self.switched[columns]]
-        self.mu_past[:, refresh] = self.mu[:, refresh]
-        self.switched[columns] = False
-        signal = signs[columns] * (reads - self.mu_past[:, columns])
-        self.mu[:, columns] += self.beta * (reads - self.mu[:, columns])
+        refresh = columns[self.pending[columns]]
+        self.held[:, refresh] = self.mean[:, refresh]
+        self.pending[columns] = False
+        signal = self.choppers.signs[columns] * (reads - self.held[:, columns])
+        self.update(columns, reads)
         return signal
 
-    def mark_flipped(self, columns: np.ndarray) -> None:
-        self.switched[columns] = True
+    def writes_allowed(self, sweeps: int) -> bool:
+        """Whether transfers may write W after `sweeps` completed sweeps of the columns."""
+        period = self.choppers.period
+        return sweeps > period if self.gate == "after_more_than_period" else sweeps >= period
 
-
-@dataclass
-class SymmetricPointTracker:
-    """RIDER's digital SP estimate Q of the fast array: Q ← (1 − η)·Q + η·read (per column).
-
-    `frozen` is Q̃, E-RIDER's copy of Q refreshed only when a column's chopper flips.
-    """
-
-    rows: int
-    columns: int
-    eta: float
-    q: np.ndarray = field(init=False)
-    frozen: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.q = np.zeros((self.rows, self.columns))
-        self.frozen = np.zeros((self.rows, self.columns))
-
-    def rider_signal(self, columns: np.ndarray, reads: np.ndarray) -> np.ndarray:
-        """RIDER: signal read − Q_old, then Q ← EMA with the read."""
-        signal = reads - self.q[:, columns]
-        self.q[:, columns] += self.eta * (reads - self.q[:, columns])
-        return signal
-
-    def erider_signal(self, columns: np.ndarray, reads: np.ndarray, signs: np.ndarray) -> np.ndarray:
-        """E-RIDER: signal c·(read − Q̃), then Q ← EMA with the read."""
-        signal = signs[columns] * (reads - self.frozen[:, columns])
-        self.q[:, columns] += self.eta * (reads - self.q[:, columns])
-        return signal
-
-    def sync(self, columns: np.ndarray) -> np.ndarray:
-        """Q̃ ← Q on the given columns; returns the new Q̃ columns (rows × len(columns))."""
-        self.frozen[:, columns] = self.q[:, columns]
-        return self.frozen[:, columns]
+    def flip(self, columns: np.ndarray, sweep: int, rng: np.random.Generator) -> np.ndarray:
+        """Flip the choppers of the just-read `columns` that flip now; returns those columns."""
+        flipped = columns[self.choppers.flips(columns, sweep, rng)]
+        if self.hold == "at_flip":
+            self.held[:, flipped] = self.mean[:, flipped]
+        else:
+            self.pending[flipped] = True
+        return flipped

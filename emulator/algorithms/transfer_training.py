@@ -15,104 +15,47 @@ digital buffer H (TT-v2 and later, `"buffered"`: one pulse per cell where |H| �
 that makes each due (the reference simulator's order, one train command per sample) or after
 all of the batch's trains (one batched train command per layer, faster to emulate; same count
 and order of columns).
+
+A trainer is put together from typed components (`transfer_components`): `FastArray` (gradient
+trains on P), `ColumnSchedule`, and, where the algorithm has them, a `TransferBuffer` (H) and
+per-column `Choppers`; `ChopperFilterTrainer` adds the chopper/filter block AGAD and E-RIDER
+share (`transfer_rules.ChopperFilter`).
 """
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Generator, Literal
+from typing import Any, Generator, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from emulator.algorithms.training import Trainer, TrainingParams, transfer_update_default
-from emulator.algorithms.transfer_rules import AutoScale, Choppers, buffer_granularity, buffer_threshold
-from emulator.hardware import Controller, Digital, IOParameters, Parallel, PulseTrain, Read, UpdateParameters
+from emulator.algorithms.training import Trainer
+from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, ChopperParams, FastArrayParams
+from emulator.algorithms.transfer_components import ColumnSchedule, FastArray, TransferBuffer
+from emulator.algorithms.transfer_rules import ChopperFilter, Choppers, HoldMode, WriteGate
+from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read
 
 Gen = Generator[Any, Any, Any]
 
 
-class FastArrayParams(TrainingParams):
-    """Gradient writes to the fast array P and column transfers to W (reference simulator names)."""
-
-    fast_lr: Annotated[float, Field(gt=0)] | None = 0.5
-    """Learning rate of the gradient on P. With auto_scale: about fast_lr·desired_bl pulses at the
-    largest element per sample. Without: the absolute lr α (None: use learning_rate)."""
-    auto_scale: bool = True
-    """Normalize the gradient on P by running max |x| and max |d| (reference simulator)."""
-    auto_momentum: Annotated[float, Field(gt=0, lt=1)] = 0.99
-    transfer_every: Annotated[float, Field(gt=0)] = 1.0
-    """Samples per column transfer (one column of P read and written per transfer)."""
-    transfer_lr: Annotated[float, Field(ge=0)] = 1.0
-    """Learning rate of the transfer into W (β)."""
-    scale_transfer_lr: bool = True
-    """Multiply transfer_lr by learning_rate (the reference simulator's default)."""
-    transfer_update: UpdateParameters = Field(default_factory=transfer_update_default)
-    """Pulse-train settings of transfer writes (desired_bl 1 by default: one pulse per cell)."""
-    gamma: Annotated[float, Field(ge=0)] = 0.0
-    """Weight γ of the fast array in the effective weight W + γ·(P − reference)."""
-    fast_init: Literal["reset", "zero"] = "reset"
-    """Initial state of P: its reset state, or visible 0 written as `init_programming` says (the
-    reference simulator sets its fast device to 0 when the weights are set)."""
-    transfer_io: IOParameters | None = None
-    """Read path of the one-hot transfer reads of P (the reference simulator's `transfer_forward`);
-    default the tile's. Transfer reads never use noise or bound management."""
-    transfer_timing: Literal["after_batch", "per_sample"] = "after_batch"
-    """When the column transfers of a mini-batch run: after all its gradient trains, or each
-    right after the sample that makes it due (the reference simulator's order; one train command
-    per sample, slower to emulate)."""
-
-
-class BufferParams(BaseModel):
-    """The digital transfer buffer H of TT-v2 and later (SPEC §6)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    thres_scale: Annotated[float, Field(gt=0)] = 1.0
-    """Buffer threshold θ = thres_scale × granularity of P, the array read (× auto_granularity
-    scaling), as the reference simulator's buffer granularity of its "from" device."""
-    auto_granularity: Annotated[float, Field(ge=0)] = 1000.0
-    """If > 0, θ is scaled by auto_granularity / (cols · transfer_every)."""
-    momentum: Annotated[float, Field(ge=0, le=1)] = 0.0
-    """Fraction of H kept after a write (forget_buffer) or of the written amount not subtracted."""
-    forget_buffer: bool = True
-    """After a write set H ← momentum·H (true) or subtract (1 − momentum)·written (false)."""
-
-
-class ChopperParams(BaseModel):
-    """Per-column input choppers (c-TTv2, AGAD, E-RIDER)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    in_chop_prob: Annotated[float, Field(ge=0, le=1)] = 0.1
-    """Flip probability per column read (random) or 1/period (regular)."""
-    in_chop_random: bool = True
-    """Random flips (true) or periodic: every ⌈1/in_chop_prob⌉ reads of a column (false)."""
-
-
 class TransferTrainer(Trainer):
-    """Gradient on P, column transfers P → W; subclasses define the signal and the reference."""
+    """Gradient on P, column transfers P → W; subclasses define the signal and the reference.
+
+    `buffer` (the parameters of a transfer buffer H: writes through threshold pulses; none:
+    direct pulse trains of transfer_lr·signal) and `choppers` (per-column choppers on the
+    gradient; none: unchopped) are the typed groups of the subclass's parameters it uses.
+    """
 
     arrays: tuple[str, ...] = ("W", "P")
-    #: Default transfer mode when the params have no `transfer_mode` field.
-    transfer_mode: Literal["buffered", "direct"] = "buffered"
-    #: Whether gradients and transfer signals are chopped.
-    chopped: bool = False
 
-    def __init__(self, ctl: Controller, params: FastArrayParams) -> None:
+    def __init__(self, ctl: Controller, params: FastArrayParams, buffer: BufferParams | None = None,
+                 choppers: ChopperParams | None = None) -> None:
         super().__init__(ctl, params)
         self.p: FastArrayParams = params
-        self.transfer_mode = getattr(params, "transfer_mode", type(self).transfer_mode)
-        count = len(self.layers)
-        self.autoscale = [AutoScale(params.auto_momentum) for _ in range(count)]
-        self.pointer = [0] * count
-        self.credit = [0.0] * count
-        self.sweeps = [0] * count
-        self.buffers = [np.zeros(layer.shape) for layer in self.layers]
-        self.thresholds: list[float] = []
-        prob = float(getattr(params, "in_chop_prob", 0.0)) if self.chopped else 0.0
-        self.choppers = [Choppers(layer.cols, prob, bool(getattr(params, "in_chop_random", True)))
-                         for layer in self.layers]
+        self.fast = FastArray(params, len(self.layers))
+        self.schedule = ColumnSchedule([layer.cols for layer in self.layers], params.transfer_every)
+        self.buffer = TransferBuffer(buffer, [layer.shape for layer in self.layers]) if buffer is not None else None
+        self.choppers = (None if choppers is None else
+                         [Choppers(layer.cols, choppers.in_chop_prob, choppers.in_chop_random) for layer in self.layers])
 
     # ------------------------------------------------------------------ derived settings
     @property
@@ -121,13 +64,10 @@ class TransferTrainer(Trainer):
         return p.transfer_lr * (p.learning_rate if p.scale_transfer_lr else 1.0)
 
     def prepare(self) -> Gen:
-        """Buffer thresholds from the nominal granularity of P, the array the transfers read
-        (datasheet, not device state; the reference simulator's `from_weight_granularity`)."""
-        self.thresholds = []
-        for index, layer in enumerate(self.layers):
-            self.thresholds.append(buffer_granularity(
-                self.dw_min(index, "P"), float(getattr(self.p, "thres_scale", 1.0)),
-                float(getattr(self.p, "auto_granularity", 0.0)), layer.cols, self.p.transfer_every))
+        """Buffer thresholds from the nominal granularity of P (datasheet, not device state)."""
+        if self.buffer is not None:
+            self.buffer.set_thresholds([self.dw_min(index, "P") for index in range(len(self.layers))],
+                                       [layer.cols for layer in self.layers], self.p.transfer_every)
         return
         yield
 
@@ -141,7 +81,7 @@ class TransferTrainer(Trainer):
         """Column signs c applied to the fast term of the effective weight (E-RIDER)."""
         return None
 
-    def _fast_term(self, layer: int, v: np.ndarray, direction: str) -> Gen:
+    def _fast_term(self, layer: int, v: np.ndarray, direction: Literal["forward", "backward"]) -> Gen:
         spec = self.layers[layer]
         minus, reference = self.fast_reference(layer)
         signs = self.forward_signs(layer)
@@ -171,24 +111,6 @@ class TransferTrainer(Trainer):
         return e + self.p.gamma * term
 
     # ------------------------------------------------------------------ gradient on P
-    def gradient_trains(self, layer: int, x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """(x, d, lr) of the batch's pulse trains on P: chopped inputs, per-sample auto-scaled lr."""
-        p = self.p
-        if p.auto_scale and p.fast_lr is not None:
-            scale = self.autoscale[layer]
-            granularity = self.dw_min(layer, "P")
-            rates = np.empty(x.shape[0])
-            x_max, d_max = np.max(np.abs(x), axis=1), np.max(np.abs(d), axis=1)
-            for sample in range(x.shape[0]):
-                scale.update(float(x_max[sample]), float(d_max[sample]), p.batch_size)
-                rates[sample] = scale.count_lr(p.fast_lr, p.update.desired_bl, granularity)
-            d, lr = d * rates[:, None], 1.0
-        else:
-            lr = p.fast_lr if p.fast_lr is not None else p.learning_rate
-        if self.chopped:
-            x = x * self.choppers[layer].signs
-        return x, d, lr
-
     def initialize_weights(self) -> Gen:
         """W as every trainer initializes it; then P at visible 0 if `fast_init` says so."""
         yield from super().initialize_weights()
@@ -198,7 +120,7 @@ class TransferTrainer(Trainer):
                 yield from self.write_array(index, "P", np.zeros(layer.shape))
 
     def apply_update(self, inputs: list[np.ndarray], deltas: list[np.ndarray]) -> Gen:
-        if self.p.auto_scale or self.chopped:
+        if self.p.auto_scale or self.choppers is not None:
             yield Digital(sum(x.size + d.size for x, d in zip(inputs, deltas)), "gradient_scaling")
         if self.p.transfer_timing == "per_sample":
             for sample in range(inputs[0].shape[0]):
@@ -218,7 +140,8 @@ class TransferTrainer(Trainer):
         """The gradient pulse trains of some samples on P of every layer (layers in parallel)."""
         commands = []
         for index, (layer, x, d) in enumerate(zip(self.layers, inputs, deltas)):
-            x_train, d_train, lr = self.gradient_trains(index, x, d)
+            signs = self.choppers[index].signs if self.choppers is not None else None
+            x_train, d_train, lr = self.fast.trains(index, x, d, self.dw_min(index, "P"), signs)
             commands.append(PulseTrain(layer.name, "P", x_train, d_train, lr, update=self.p.update))
         results = yield Parallel(commands)
         for layer, counts in zip(self.layers, results):
@@ -227,19 +150,8 @@ class TransferTrainer(Trainer):
     # ------------------------------------------------------------------ transfers
     def transfer(self, layer: int, samples: int) -> Gen:
         """The column transfers due after `samples` more samples (next columns, cyclically)."""
-        cols = self.layers[layer].cols
-        self.credit[layer] += samples / self.p.transfer_every
-        due = int(math.floor(self.credit[layer] + 1e-9))
-        self.credit[layer] -= due
-        while due > 0:
-            start = self.pointer[layer]
-            stop = min(start + due, cols)
-            columns = np.arange(start, stop)
+        for columns in self.schedule.due(layer, samples):
             yield from self.transfer_columns(layer, columns)
-            due -= columns.size
-            self.pointer[layer] = stop % cols
-            if stop == cols:
-                self.sweeps[layer] += 1
 
     def transfer_read(self, layer: int) -> str | None:
         """Array read differentially against P in transfer reads (analog reference). Default none."""
@@ -252,8 +164,8 @@ class TransferTrainer(Trainer):
 
     def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
         """Work after a chunk's reads and writes (chopper flips, state syncs). Default: flips."""
-        if self.chopped:
-            self.choppers[layer].flips(columns, self.sweeps[layer], self.ctl.rng)
+        if self.choppers is not None:
+            self.choppers[layer].flips(columns, self.schedule.sweeps[layer], self.ctl.rng)
         return
         yield
 
@@ -266,12 +178,8 @@ class TransferTrainer(Trainer):
         reads = np.asarray(values, dtype=np.float64).T
         signal, allow = self.column_signal(layer, columns, reads)
         yield Digital(reads.size, "transfer_signal")
-        if self.transfer_mode == "buffered":
-            buffer, steps = buffer_threshold(
-                self.buffers[layer][:, columns], signal, self.transfer_lr, self.thresholds[layer],
-                self.p.transfer_update.desired_bl, float(getattr(self.p, "momentum", 0.0)),
-                bool(getattr(self.p, "forget_buffer", True)))
-            self.buffers[layer][:, columns] = buffer
+        if self.buffer is not None:
+            steps = self.buffer.fire(layer, columns, signal, self.transfer_lr, self.p.transfer_update.desired_bl)
             yield Digital(reads.size, "transfer_buffer")
             fire = np.flatnonzero(np.any(steps != 0, axis=0))
             if allow and fire.size:
@@ -283,3 +191,32 @@ class TransferTrainer(Trainer):
                                       update=self.p.transfer_update)
             self.count(spec.name, "W", counts)
         yield from self.after_reads(layer, columns)
+
+
+class ChopperFilterTrainer(TransferTrainer):
+    """AGAD and E-RIDER: buffered transfers of c·(read − held) through the chopper/filter block
+    (`ChopperFilter`: per-column choppers, an EMA of the reads, no writes to W during the first
+    chopper period). `rate` is the EMA rate; `gate` and `hold` keep each algorithm's semantics."""
+
+    def __init__(self, ctl: Controller, params: ChopperFilterParams, rate: float, gate: WriteGate,
+                 hold: HoldMode) -> None:
+        super().__init__(ctl, params, buffer=params, choppers=params)
+        assert self.choppers is not None
+        self.filters = [ChopperFilter(layer.rows, layer.cols, rate, choppers=choppers, gate=gate, hold=hold)
+                        for layer, choppers in zip(self.layers, self.choppers)]
+
+    def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
+        block = self.filters[layer]
+        return block.signal(columns, reads), block.writes_allowed(self.schedule.sweeps[layer])
+
+    def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
+        flipped = self.filters[layer].flip(columns, self.schedule.sweeps[layer], self.ctl.rng)
+        yield from self.after_flips(layer, flipped)
+
+    def after_flips(self, layer: int, flipped: np.ndarray) -> Gen:
+        """Work after some columns' choppers flipped (E-RIDER: sync Q̃). Default: none."""
+        return
+        yield
+
+    def sp_estimates(self) -> dict[str, np.ndarray]:
+        return {layer.name: block.mean for layer, block in zip(self.layers, self.filters)}

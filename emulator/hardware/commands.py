@@ -143,6 +143,25 @@ class SlowProcessStep:
 
 
 @dataclass
+class ProgramAndVerify:
+    """Program an array's visible weights to `target` by read–pulse–verify (SPEC §2.2).
+
+    Each iteration reads every cell (ReadCells, `reads` repeats) and sends per-cell counts
+    toward the target, at most `max_pulses_per_iteration` per cell, until every cell is within
+    `tolerance` or `max_iterations` is reached. Result: dict with the final read, iterations,
+    and cells still out of tolerance. Everything is counted under the current phase.
+    """
+
+    tile: str
+    array: str
+    target: np.ndarray
+    tolerance: float
+    max_iterations: int = 20
+    max_pulses_per_iteration: int = 1000
+    reads: int = 1
+
+
+@dataclass
 class Digital:
     """Digital work of the controller on `elements` values (EMA, buffer, compare). Result: None."""
 
@@ -169,8 +188,9 @@ class SetPhase:
 class Parallel:
     """Run several commands at once (on different tiles); result: the list of their results."""
 
-    commands: Sequence[object] = field(default_factory=list)
+    commands: Sequence["Command"] = field(default_factory=list)
 
 
-Command = (PulseTrain | PulseCounts | SignPattern | Read | ReadCells | SetWeights | SlowProcessStep | Digital | Wait
-           | SetPhase | Parallel)
+Command = (PulseTrain | PulseCounts | SignPattern | Read | ReadCells | SetWeights | ProgramAndVerify | SlowProcessStep
+           | Digital | Wait | SetPhase | Parallel)
+"""Every command a program may yield; `Controller.execute` dispatches on exactly these."""

@@ -17,8 +17,10 @@ import simpy
 
 from devices import PulsedDeviceConfig
 from emulator.hardware.commands import (
+    Command,
     Digital,
     Parallel,
+    ProgramAndVerify,
     PulseCounts,
     PulseTrain,
     Read,
@@ -29,30 +31,13 @@ from emulator.hardware.commands import (
     SlowProcessStep,
     Wait,
 )
-from emulator.hardware.costs import ns_to_ps
-from emulator.hardware.system import Hardware
 from emulator.hardware.resources import ObservedResource
+from emulator.hardware.system import Hardware
+from emulator.units import ns_to_ps, ps_to_ns
 
-Program = Callable[..., Generator[Any, Any, Any]]
-
-
-@dataclass
-class ProgramAndVerify:
-    """Program an array's visible weights to `target` by read–pulse–verify (SPEC §2.2).
-
-    Each iteration reads every cell (ReadCells, `reads` repeats) and sends per-cell counts
-    toward the target, at most `max_pulses_per_iteration` per cell, until every cell is within
-    `tolerance` or `max_iterations` is reached. Result: dict with the final read, iterations,
-    and cells still out of tolerance. Everything is counted under the current phase.
-    """
-
-    tile: str
-    array: str
-    target: np.ndarray
-    tolerance: float
-    max_iterations: int = 20
-    max_pulses_per_iteration: int = 1000
-    reads: int = 1
+Program = Callable[..., Generator[Command, Any, Any]]
+"""A controller program: `program(ctl, **params)`, a generator that yields commands and receives
+each command's result."""
 
 
 class Controller:
@@ -62,11 +47,13 @@ class Controller:
         self.hardware = hardware
         self.env = hardware.env
         self.recorder = hardware.recorder
+        self.stream = hardware.stream
         self.costs = hardware.costs
         self.name = name
         self.rng = np.random.default_rng(hardware.controller_seed)
         self.digital_unit = ObservedResource(self.env, capacity=1)
         self._phase_started = 0
+        self._running_phase = self.stream.phase
         self.result: Any = None
         self.probes: list[Callable[[str, int], None]] = []
         self.checkpoint_state: Any = None
@@ -85,7 +72,7 @@ class Controller:
 
     @property
     def now_ns(self) -> float:
-        return self.env.now / 1000.0
+        return ps_to_ns(self.env.now)
 
     def checkpoint(self, label: str, step: int = -1, state: Any = None) -> None:
         """Announce a point worth measuring; the harness's probes (ground truth) run here.
@@ -127,48 +114,48 @@ class Controller:
                 return
             reply = yield from self.execute(command)
 
-    def execute(self, command: Any) -> Generator[simpy.Event, Any, Any]:
+    def execute(self, command: Command) -> Generator[simpy.Event, Any, Any]:
         """Carry out one command in simulated time and return its result."""
-        self.recorder.commands[type(command).__name__] += 1
-        if isinstance(command, PulseTrain):
-            return (yield from self.hardware.tile(command.tile).pulse_train(command))
-        if isinstance(command, SignPattern):
-            return (yield from self.hardware.tile(command.tile).sign_pattern(command))
-        if isinstance(command, PulseCounts):
-            return (yield from self.hardware.tile(command.tile).pulse_counts(command))
-        if isinstance(command, Read):
-            return (yield from self.hardware.tile(command.tile).read(command))
-        if isinstance(command, ReadCells):
-            return (yield from self.hardware.tile(command.tile).read_cells(command))
-        if isinstance(command, SetWeights):
-            return (yield from self.hardware.tile(command.tile).set_weights(command))
-        if isinstance(command, SlowProcessStep):
-            for tile in self.hardware.tiles.values():
-                tile.slow_process_step(command.steps)
-            self.recorder.events += 1
-            return None
-        if isinstance(command, ProgramAndVerify):
-            return (yield from self._program_and_verify(command))
-        if isinstance(command, Digital):
-            return (yield from self._digital(command))
-        if isinstance(command, Wait):
-            yield self.env.timeout(ns_to_ps(command.duration_ns))
-            self.recorder.events += 1
-            return None
-        if isinstance(command, SetPhase):
-            self._close_phase()
-            self.recorder.phase = command.phase
-            return None
-        if isinstance(command, Parallel):
-            processes = [self.env.process(self.execute(sub)) for sub in command.commands]
-            yield simpy.AllOf(self.env, processes)
-            self.recorder.events += len(processes) + 1
-            return [process.value for process in processes]
-        raise TypeError(f"unknown command {command!r}")
+        self.stream.emit("command", self.name, self.env.now, self.env.now, name=type(command).__name__)
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise TypeError(f"unknown command {command!r}")
+        return (yield from handler(self, command))
+
+    def _tile_command(self, command: Any) -> Generator[simpy.Event, Any, Any]:
+        tile = self.hardware.tile(command.tile)
+        return (yield from getattr(tile, _TILE_OPERATIONS[type(command)])(command))
+
+    def _slow_process_step(self, command: SlowProcessStep) -> Generator[simpy.Event, Any, None]:
+        for tile in self.hardware.tiles.values():
+            tile.slow_process_step(command.steps)
+        self.stream.emit("step", "hardware", self.env.now, self.env.now, events=1)
+        return
+        yield
+
+    def _wait(self, command: Wait) -> Generator[simpy.Event, Any, None]:
+        start = self.env.now
+        yield self.env.timeout(ns_to_ps(command.duration_ns))
+        self.stream.emit("wait", self.name, start, self.env.now, name="wait", events=1)
+
+    def _set_phase(self, command: SetPhase) -> Generator[simpy.Event, Any, None]:
+        self.stream.phase = command.phase
+        self._close_phase()
+        return
+        yield
+
+    def _parallel(self, command: Parallel) -> Generator[simpy.Event, Any, list[Any]]:
+        start = self.env.now
+        processes = [self.env.process(self.execute(sub)) for sub in command.commands]
+        yield simpy.AllOf(self.env, processes)
+        self.stream.emit("wait", self.name, start, self.env.now, name="parallel", events=len(processes) + 1)
+        return [process.value for process in processes]
 
     def _close_phase(self) -> None:
-        self.recorder.phase_time_ps[self.recorder.phase] += self.env.now - self._phase_started
-        self._phase_started = self.env.now
+        """Book the time since the last phase change to the phase that was running."""
+        self.stream.emit("phase", self.name, self._phase_started, self.env.now, name=self._running_phase)
+        self._running_phase = self.stream.phase
+        self._phase_started = int(self.env.now)
 
     def _digital(self, command: Digital) -> Generator[simpy.Event, Any, None]:
         elements = command.elements * max(1, command.repeats)
@@ -178,12 +165,8 @@ class Controller:
             start = self.env.now
             if duration:
                 yield self.env.timeout(duration)
-            self.recorder.events += 2
-            self.recorder.digital_ops[command.operation] += elements
-            self.recorder.add_energy("digital", elements * self.costs.digital_op_energy_fj / 1000.0)
-            self.recorder.add_busy(f"{self.name}.digital", duration)
-            self.recorder.trace(f"{self.name}.digital", command.operation, start, self.env.now,
-                                elements=elements)
+            self.stream.emit("digital", f"{self.name}.digital", start, self.env.now, name=command.operation,
+                             busy=True, events=2, elements=elements)
 
     def _program_and_verify(self, command: ProgramAndVerify) -> Generator[simpy.Event, Any, dict[str, Any]]:
         step = self.device_config(command.tile, command.array).dw_min
@@ -202,3 +185,14 @@ class Controller:
             pending = np.abs(target - estimate) > command.tolerance
             iterations += 1
         return {"estimate": estimate, "iterations": iterations, "cells_out_of_tolerance": int(pending.sum())}
+
+
+_TILE_OPERATIONS: dict[type, str] = {
+    PulseTrain: "pulse_train", SignPattern: "sign_pattern", PulseCounts: "pulse_counts", Read: "read",
+    ReadCells: "read_cells", SetWeights: "set_weights",
+}
+_HANDLERS: dict[type, Callable[[Controller, Any], Generator[simpy.Event, Any, Any]]] = {
+    **{kind: Controller._tile_command for kind in _TILE_OPERATIONS},
+    ProgramAndVerify: Controller._program_and_verify, Digital: Controller._digital, Wait: Controller._wait,
+    SetPhase: Controller._set_phase, Parallel: Controller._parallel, SlowProcessStep: Controller._slow_process_step,
+}

@@ -1,26 +1,26 @@
 """Time and energy cost model of the hardware (SPEC §4).
 
 Simulated time is an integer number of picoseconds; configuration is in ns and pJ/fJ and is
-converted once, here. Every result names the cost model it used.
+converted once, here. The model owns its formulas: how long each kind of operation takes and
+what each finished `Operation` costs in energy (`energy_terms`), so a cost model with other
+formulas is one subclass. Every result names the cost model it used.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PS_PER_NS = 1000
+from emulator import DEFAULT_COST_MODEL
+from emulator.plugins import UnknownReference, installed, is_reference, load_reference
+from emulator.hardware.operations import Operation
+from emulator.units import fj_to_pj, ns_to_ps
 
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
-
-
-def ns_to_ps(duration_ns: float) -> int:
-    """Convert a configured duration in ns to integer simulation time (ps)."""
-    return int(round(duration_ns * PS_PER_NS))
 
 
 class HardwareCosts(BaseModel):
@@ -28,7 +28,7 @@ class HardwareCosts(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    name: str = "neurosim-reram-50ns"
+    name: str = DEFAULT_COST_MODEL
     """Name of the cost model, carried into every result."""
     pulse_width_ns: Positive = 50.0
     """Width of one write pulse; also the slot period unless slot_period_ns is set."""
@@ -116,6 +116,43 @@ class HardwareCosts(BaseModel):
         """Time of one digital op over `elements` values."""
         return ns_to_ps(math.ceil(elements / self.digital_lanes) * self.digital_op_ns)
 
+    def write_ps(self, slots: int) -> int:
+        """Time of `slots` pulse slots (a whole tile in parallel per slot)."""
+        return slots * self.slot_ps
+
+    def integration_ps(self, mvms: int) -> int:
+        """Analog integration time of `mvms` MVMs, one after another."""
+        return mvms * self.mvm_ps
+
+    def conversion_rounds(self, outputs: int, mvms: int, adcs: int) -> int:
+        """ADC rounds to convert `outputs` per MVM for `mvms` MVMs on `adcs` ADCs."""
+        return math.ceil(outputs / adcs) * mvms
+
+    # ---------------------------------------------------------------- energy
+    def energy_terms(self, operation: Operation) -> list[tuple[str, float]]:
+        """What a finished operation cost, as (category, pJ) terms in booking order."""
+        formula = _ENERGY_FORMULAS.get(operation.kind)
+        return formula(self, operation) if formula is not None else []
+
+
+def _write_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
+    return [("write_pulses", pulses * costs.pulse_energy_pj) for pulses in operation.sample_pulses]
+
+
+def _read_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
+    return [("mvm", fj_to_pj(operation.mvms * operation.cells * costs.mvm_energy_per_cell_fj)),
+            ("adc", fj_to_pj(operation.conversions * costs.adc_energy_fj)),
+            ("dac", fj_to_pj(operation.dac_inputs * costs.dac_energy_fj))]
+
+
+def _digital_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
+    return [("digital", fj_to_pj(operation.elements * costs.digital_op_energy_fj))]
+
+
+_ENERGY_FORMULAS: dict[str, Callable[[HardwareCosts, Operation], list[tuple[str, float]]]] = {
+    "write": _write_energy, "read": _read_energy, "digital": _digital_energy,
+}
+
 
 def _ecram_5ns() -> HardwareCosts:
     return HardwareCosts(
@@ -128,19 +165,40 @@ def _taox_hfox() -> HardwareCosts:
     return HardwareCosts(name="taox-hfox-1.6v-50ns", pulse_width_ns=50.0, write_voltage_v=1.6)
 
 
-COST_MODELS = {
-    "neurosim-reram-50ns": HardwareCosts,
+COST_MODELS: dict[str, Callable[[], HardwareCosts]] = {
+    DEFAULT_COST_MODEL: HardwareCosts,
     "ecram-5ns": _ecram_5ns,
     "taox-hfox-1.6v-50ns": _taox_hfox,
 }
+"""Named cost models: a name → a factory of the model (a `HardwareCosts`, or a subclass with its
+own fields and formulas)."""
+
+
+def cost_model_names() -> list[str]:
+    """Registered and installed cost models."""
+    return sorted(set(COST_MODELS) | set(installed("aimc.cost_models")))
+
+
+def register_cost_model(name: str, factory: Callable[[], HardwareCosts]) -> None:
+    """Make a cost model available under `name` (scenarios: `hardware.cost_model`)."""
+    COST_MODELS[name] = factory
 
 
 def get_cost_model(name: str, **overrides: object) -> HardwareCosts:
-    """A named cost model, optionally with fields overridden."""
-    try:
-        base = COST_MODELS[name]()
-    except KeyError:
-        raise KeyError(f"unknown cost model {name!r}; known: {', '.join(COST_MODELS)}") from None
+    """A named cost model (registered, `module:Class` of your own, or installed under the
+    `aimc.cost_models` entry points), optionally with fields overridden (validated by the model's
+    own class)."""
+    factory = COST_MODELS.get(name)
+    if factory is None:
+        available = installed("aimc.cost_models")
+        try:
+            factory = load_reference(name) if is_reference(name) else available[name].load()
+        except (UnknownReference, KeyError):
+            raise KeyError(f"unknown cost model {name!r}; known: {', '.join(cost_model_names())} "
+                           "(or name your own as module:Class)") from None
+    base = factory()
+    if not isinstance(base, HardwareCosts):
+        raise KeyError(f"cost model {name!r} is not a HardwareCosts")
     if overrides:
-        base = HardwareCosts.model_validate({**base.model_dump(), **overrides})
+        base = type(base).model_validate({**base.model_dump(), **overrides})
     return base

@@ -94,9 +94,10 @@ def plan_stochastic_trains(
     granularity: float,
     params: UpdateParameters,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stochastic trains of a batch (samples × cols inputs, samples × rows errors): the signed
-    counts (samples × rows × cols, int32) and slots of each sample.
+    counts (samples × rows × cols, int32), the slots of each sample and the cell pulses of every
+    slot (sample after sample).
 
     The same counts and draws as `plan_pulse_train` on each sample in order (the same
     `firing_plans`, then every sample's uniforms in one draw of the same stream), in two
@@ -110,8 +111,10 @@ def plan_stochastic_trains(
         xs, ds, learning_rate, granularity, params.desired_bl, params.update_bl_management, params.update_management)
     counts = np.empty((samples, rows, cols), dtype=np.int32)
     uniforms = rng.random(int(slots.sum()) * (rows + cols), dtype=np.float32)
-    stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts)
-    return counts, slots
+    slot_pulses = np.empty(int(slots.sum()), dtype=np.int64)
+    stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts,
+                            slot_pulses)
+    return counts, slots, slot_pulses
 
 
 def mean_counts(row_probability: np.ndarray, column_probability: np.ndarray, row_sign: np.ndarray,

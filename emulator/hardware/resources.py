@@ -23,7 +23,7 @@ class ObservedResource(simpy.Resource):
         self.on_request: list[ResourceObserver] = []
         self.on_release: list[ResourceObserver] = []
 
-    def request(self) -> simpy.resources.resource.Request:  # type: ignore[override]
+    def request(self) -> simpy.resources.resource.Request:
         event = super().request()
         for observer in self.on_request:
             observer(event)

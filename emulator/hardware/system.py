@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import simpy
 
 from devices import DeviceArray, PulsedDeviceConfig
-from emulator.hardware.costs import HardwareCosts, ns_to_ps
+from emulator.hardware.costs import HardwareCosts
+from emulator.hardware.operations import OperationStream
+from emulator.hardware.streams import RunStreams
 from emulator.hardware.pulse_trains import UpdateParameters
 from emulator.hardware.read_path import IOParameters
 from emulator.hardware.tile import ADCPool, Tile
-from emulator.recorder import Recorder
+from emulator.hardware.recorder import Recorder
+from emulator.hardware.tracing import Tracer
+from emulator.units import ns_to_ps, ps_to_ns
 
 
 @dataclass
@@ -30,11 +35,21 @@ class TileSpec:
     """Fault: broken column lines."""
 
 
+@dataclass(frozen=True)
+class HardwareSpec:
+    """What to build: tiles, the cost model, a shared ADC pool, the slow-process clock."""
+
+    tiles: Mapping[str, TileSpec]
+    costs: HardwareCosts = field(default_factory=HardwareCosts)
+    shared_adc_count: int | None = None
+    slow_process_step_ns: float | None = None
+
+
 class Hardware:
     """Tiles, cost model and recorder on one environment; every random stream from one seed.
 
-    The seed's SeedSequence spawns one child per tile (then per array, pulse trains, reads)
-    and one for the controller, in a fixed order, so a run is reproducible bit for bit.
+    Its random streams are the named children of the seed (`RunStreams`): one per tile (then per
+    array, pulse trains, reads), one for the controller and one for ground truth.
     """
 
     def __init__(
@@ -51,22 +66,31 @@ class Hardware:
         reference simulator's clock (one step per `SlowProcessStep` command, i.e. per mini-batch)."""
         self.env = simpy.Environment()
         self.costs = costs or HardwareCosts()
-        self.recorder = Recorder(trace=trace)
+        self.stream = OperationStream()
+        self.recorder = Recorder(self.costs)
         self.recorder.env = self.env
-        self.seed_sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        tile_seeds = self.seed_sequence.spawn(len(tiles) + 1)
-        self.controller_seed = tile_seeds[-1]
+        self.stream.subscribe(self.recorder)
+        self.tracer: Tracer | None = None
+        if trace:
+            self.tracer = Tracer()
+            self.stream.subscribe(self.tracer)
+        self.streams = RunStreams.of(seed, tiles)
+        self.seed_sequence = self.streams.root
+        self.controller_seed = self.streams.controller
         shared_pool = ADCPool(self.env, shared_adc_count, "shared.adc") if shared_adc_count else None
         step_ps = ns_to_ps(slow_process_step_ns) if slow_process_step_ns else None
         self.tiles: dict[str, Tile] = {}
-        for (name, spec), tile_seed in zip(tiles.items(), tile_seeds):
+        for name, spec in tiles.items():
+            tile_seed = self.streams.tiles[name]
             array_seeds = tile_seed.spawn(len(spec.arrays) + 1)
             arrays = {
                 array_name: DeviceArray(config, (spec.rows, spec.cols), seed=array_seed)
                 for (array_name, config), array_seed in zip(spec.arrays.items(), array_seeds)
             }
+            for array_name, array in arrays.items():
+                self.recorder.register_array(f"{name}/{array_name}", array.shape)
             self.tiles[name] = Tile(self.env, name, arrays, self.costs, spec.io, spec.update,
-                                    self.recorder, array_seeds[-1], adc_pool=shared_pool,
+                                    self.stream, array_seeds[-1], adc_pool=shared_pool,
                                     dead_rows=spec.dead_rows, dead_cols=spec.dead_cols,
                                     slow_process_step_ps=step_ps)
 
@@ -89,4 +113,4 @@ class Hardware:
 
     @property
     def now_ns(self) -> float:
-        return self.env.now / 1000.0
+        return ps_to_ns(self.env.now)

@@ -20,33 +20,38 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the enviro
         "emulator.testing needs Hypothesis: pip install 'aimc-emulator[test]' (or pip install hypothesis)"
     ) from error
 
-from emulator.testing._commands import COMMAND_KINDS, PHASES, command_program, command_sequences, commands
-from emulator.testing._harness import (
-    CommandRecord,
-    HarnessResult,
-    HarnessSession,
-    ProbeRecord,
-    ResourceUse,
-    RunSpec,
-    default_tiles,
-    replay,
-    run_program,
-    run_scenario_program,
+from emulator.testing._commands import (
+    COMMAND_KINDS,
+    PHASES,
+    command_program,
+    command_sequences,
+    commands,
 )
-from emulator.testing._invariants import (
+from emulator.testing._harness import HarnessSession, default_tiles, replay
+from emulator.testing._checks import (
     SNAPSHOT_CHECKS,
     check_all,
     check_calibration_bound,
-    check_conductance_bounds,
-    check_counters_add_up,
     check_deterministic,
     check_energy_matches_costs,
     check_energy_non_negative,
     check_pulse_budget,
     check_resource_order,
-    check_time_monotone,
 )
-from emulator.testing._state_machine import ControllerProtocolTest, ControllerStateMachine
+from emulator.testing._invariants import check_conductance_bounds, check_counters_add_up, check_time_monotone
+from emulator.testing._records import (
+    CommandRecord,
+    HarnessResult,
+    ProbeRecord,
+    ResourceUse,
+    RunSpec,
+)
+from emulator.testing._run import run_program, run_scenario_program
+from emulator.testing._state_machine import (
+    ControllerProtocolTest,
+    ControllerStateMachine,
+)
+from emulator.testing._scenario_strategies import scenario_documents
 from emulator.testing._strategies import (
     FAMILIES,
     MONOTONE_FAMILIES,
@@ -57,7 +62,6 @@ from emulator.testing._strategies import (
     monotone_device_configs,
     preset_configs,
     preset_overrides,
-    scenario_documents,
     tile_layouts,
     tile_specs,
     update_parameters,

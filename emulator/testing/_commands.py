@@ -94,7 +94,7 @@ def _read(draw: st.DrawFn, tiles: Mapping[str, TileSpec], max_samples: int) -> R
     width = cols if direction == "forward" else rows
     samples = draw(st.integers(0, max_samples))
     inputs = draw(_unit_array((samples, width) if samples else (width,)))
-    return Read(tile, array, inputs, direction, one_hot=draw(st.booleans()), minus=draw(_minus(array, arrays)),
+    return Read(tile, array, inputs, "forward" if direction == "forward" else "backward", one_hot=draw(st.booleans()), minus=draw(_minus(array, arrays)),
                 perfect=draw(st.booleans()))
 
 

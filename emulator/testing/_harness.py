@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import inspect
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Generator, Mapping
 
 import numpy as np
 import simpy
@@ -27,6 +27,7 @@ from emulator.hardware import (
     Digital,
     Hardware,
     HardwareCosts,
+    HardwareSpec,
     PulseCounts,
     PulseTrain,
     Read,
@@ -35,208 +36,41 @@ from emulator.hardware import (
     SignPattern,
     TileSpec,
 )
-from emulator.hardware.commands import fired_pulses
 from emulator.hardware.controller import Program
+from emulator.hardware.recorder import Recorder
 from emulator.hardware.resources import ObservedResource
-from emulator.recorder import Recorder
+from emulator.session import Session
+from emulator.units import ns_to_ps
 
 if TYPE_CHECKING:
-    from emulator.scenario import Scenario
+    pass
 
-SetupHook = Callable[[Hardware], None]
-"""Called with the freshly built hardware before anything runs (set states, inject faults)."""
-ProbeFunction = Callable[..., Mapping[str, float]]
-"""Ground truth at a program's `ctl.checkpoint(label, step, state)`: (hardware, label, step) →
-values, or (hardware, label, step, state) → values for a probe that compares the program's own
-state (what it passed to the checkpoint) with the truth."""
+from emulator.testing._records import (
+    CommandedPulses,
+    CommandedReads,
+    CommandRecord,
+    HarnessResult,
+    ProbeFunction,
+    ProbeRecord,
+    ResourceUse,
+    RunSpec,
+    SetupHook,
+)
+from emulator.testing._tallies import (
+    WRITE_COMMANDS,
+    commanded_snapshot,
+    failed_write,
+    tally_read,
+    tally_write,
+)
 
 #: Commands that hold a tile for their duration.
 TILE_COMMANDS = (PulseTrain, PulseCounts, SignPattern, Read, ReadCells, SetWeights)
-#: Commands that change pulse counters.
-WRITE_COMMANDS = (PulseTrain, PulseCounts, SignPattern)
 
 
 def default_tiles() -> dict[str, TileSpec]:
     """One 4×4 tile "t0" with one array "W" of SoftBounds devices with 100 states."""
     return {"t0": TileSpec(4, 4, {"W": soft_bounds_with_states(100)})}
-
-
-# ------------------------------------------------------------------------------- records
-@dataclass
-class CommandRecord:
-    """One command as the hardware carried it out. Times are integer picoseconds."""
-
-    index: int
-    """Issue order over the whole run (sub-commands included)."""
-    command: Any
-    """The command object (None once finished if the run was told not to keep commands)."""
-    kind: str
-    """Type name of the command, e.g. "SignPattern"."""
-    phase: str
-    """Recorder phase when the command was issued."""
-    issue_ps: int
-    """When the command was issued (for sub-commands: when their parent created them)."""
-    parent: int | None = None
-    """Index of the enclosing Parallel / ProgramAndVerify, None for a program's own commands."""
-    issuer: int = 0
-    """Which sequential issuer (program process) the command belongs to."""
-    tile: str | None = None
-    array: str | None = None
-    entered: bool = False
-    """The hardware has begun to process the command (it is counted in `recorder.commands`)."""
-    entry_seq: int | None = None
-    """Order in which commands began to be processed (shares the numbering of ResourceUse)."""
-    start_ps: int | None = None
-    """When the command got its resource (tile lock, digital unit), or began (others)."""
-    end_ps: int | None = None
-    """When its result went back to the issuer; None while running or if it failed."""
-    end_phase: str | None = None
-    """Recorder phase when the command finished (pulses are counted under it)."""
-    error: str | None = None
-    """The exception the command raised, if it failed."""
-
-    @property
-    def done(self) -> bool:
-        return self.end_ps is not None
-
-    @property
-    def duration_ps(self) -> int | None:
-        return None if self.end_ps is None or self.start_ps is None else self.end_ps - self.start_ps
-
-
-@dataclass
-class ResourceUse:
-    """One request for a shared resource: when it was asked for, granted and released.
-
-    `*_seq` numbers order all request/grant/release moments of the run (ties in time included).
-    """
-
-    resource: str
-    record: int | None
-    """Index of the command that asked (None if no logged command was active)."""
-    request_seq: int
-    request_ps: int
-    grant_seq: int | None = None
-    grant_ps: int | None = None
-    release_seq: int | None = None
-    release_ps: int | None = None
-
-
-@dataclass
-class ProbeRecord:
-    """Ground truth taken at a checkpoint the program announced."""
-
-    label: str
-    step: int
-    time_ps: int
-    values: dict[str, float]
-
-
-@dataclass
-class CommandedPulses:
-    """Pulses the logged write commands asked for on one array (independent of the recorder).
-
-    `exact` is False when some command's per-cell pulses are only known as a lower bound (a
-    batched pulse train reports the per-cell sum of its samples) or a write is still running;
-    `phases_exact` is False only for the latter (a train's result carries its exact up and down
-    totals, so the per-phase counts stay exact).
-    """
-
-    up: np.ndarray
-    down: np.ndarray
-    by_phase: dict[str, list[int]] = field(default_factory=dict)
-    exact: bool = True
-    phases_exact: bool = True
-
-
-@dataclass
-class CommandedReads:
-    """MVM counts the logged reads imply on one array (all phases): [minimum, maximum]."""
-
-    min_mvms: int = 0
-    max_mvms: int = 0
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything needed to build the same hardware again and replay what ran on it."""
-
-    tiles: Mapping[str, TileSpec]
-    costs: HardwareCosts | None
-    seed: int
-    trace: bool = False
-    shared_adc_count: int | None = None
-    setup: SetupHook | None = None
-    probe: ProbeFunction | None = None
-    track_bounds: bool = True
-    max_pulses_per_cell: int | None = None
-    log_commands: bool = True
-    operations: tuple[tuple[Any, ...], ...] = ()
-    """What ran, in order: ("run", program, params), ("execute", cmd), ("issue", cmd), ("advance", ns), ("drain",)."""
-
-
-@dataclass
-class HarnessResult:
-    """What a harness run produced: the program's result, hardware, recorder and the logs."""
-
-    result: Any
-    """The program's return value (of the last `run`)."""
-    hardware: Hardware
-    controller: Controller
-    log: list[CommandRecord]
-    resources: dict[str, list[ResourceUse]]
-    initial_state: dict[str, dict[str, np.ndarray]]
-    """Per "tile/array": copies of "g" and "reference" before anything ran (after `setup`)."""
-    commanded: dict[str, CommandedPulses]
-    commanded_reads: dict[str, CommandedReads]
-    probes: list[ProbeRecord]
-    bound_violations: list[str]
-    """Conductances found out of bounds right after a command (when bounds are tracked)."""
-    spec: RunSpec
-    finished: bool
-    """No issued command is still running."""
-    phase_closed: bool
-    """Phase times were closed at the current time (so they sum to the elapsed time)."""
-    wall_time_s: float
-    truth: dict[str, Any] = field(default_factory=dict)
-    """Ground truth a registered program's `finalize` hook computed (run_scenario_program)."""
-
-    @property
-    def recorder(self) -> Recorder:
-        return self.hardware.recorder
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """The recorder's summary (counters, time, energy) as plain data."""
-        return self.hardware.recorder.summary()
-
-    @property
-    def now_ps(self) -> int:
-        return int(self.hardware.env.now)
-
-    def device(self, tile: str, array: str) -> DeviceArray:
-        """The device array (ground truth: state, bounds, symmetric points)."""
-        return self.hardware.tile(tile).array(array)
-
-    def arrays(self) -> dict[str, DeviceArray]:
-        """Every device array by "tile/array"."""
-        return {tile.key(name): array for tile in self.hardware.tiles.values() for name, array in tile.arrays.items()}
-
-    def final_state(self) -> dict[str, dict[str, np.ndarray]]:
-        """Copies of every array's conductance "g" and "reference" now (no noise is drawn)."""
-        return {key: {"g": array.g.copy(), "reference": array.reference.copy()} for key, array in self.arrays().items()}
-
-    def records(self, kind: str | type | None = None, tile: str | None = None,
-                top_level: bool = False) -> list[CommandRecord]:
-        """Logged commands, optionally of one kind, on one tile, or only a program's own."""
-        name = kind.__name__ if isinstance(kind, type) else kind
-        return [r for r in self.log
-                if (name is None or r.kind == name) and (tile is None or r.tile == tile)
-                and (not top_level or r.parent is None)]
-
-    def rerun(self) -> "HarnessResult":
-        """Build the same hardware with the same seed and replay every operation."""
-        return replay(self.spec)
 
 
 # ------------------------------------------------------------------------------- controller
@@ -247,7 +81,7 @@ class _LoggingController(Controller):
         super().__init__(hardware)
         self._session = session
 
-    def execute(self, command: Any) -> Generator[simpy.Event, Any, Any]:  # type: ignore[override]
+    def execute(self, command: Any) -> Generator[simpy.Event, Any, Any]:
         record = self._session._open_record(command)
         return self._session._logged(command, record, Controller.execute(self, command))
 
@@ -273,18 +107,21 @@ class HarnessSession:
         track_bounds: bool = True,
         max_pulses_per_cell: int | None = None,
         log_commands: bool = True,
+        slow_process_step_ns: float | None = None,
     ) -> None:
         if isinstance(tiles, TileSpec):
             tiles = {"t0": tiles}
         tiles = dict(tiles) if tiles is not None else default_tiles()
         self.spec = RunSpec(tiles, costs, seed, trace, shared_adc_count, setup, probe, track_bounds,
-                            max_pulses_per_cell, log_commands)
+                            max_pulses_per_cell, log_commands, slow_process_step_ns)
         self._operations: list[tuple[Any, ...]] = []
-        self.hardware = Hardware(tiles, costs=costs, seed=seed, trace=trace, shared_adc_count=shared_adc_count)
+        self.session = Session(HardwareSpec(tiles, costs or HardwareCosts(), shared_adc_count, slow_process_step_ns),
+                               seed, trace=trace, controller_factory=lambda hardware: _LoggingController(hardware, self))
+        self.hardware = self.session.hardware
         if setup is not None:
             setup(self.hardware)
         self.env = self.hardware.env
-        self.controller: Controller = _LoggingController(self.hardware, self)
+        self.controller: Controller = self.session.controller
         self.log: list[CommandRecord] = []
         self.resources: dict[str, list[ResourceUse]] = {}
         self.probes: list[ProbeRecord] = []
@@ -333,7 +170,7 @@ class HarnessSession:
             self._last_result = self.controller.run(program, **params)
         finally:
             self._wall += time.perf_counter() - started
-        self._phase_closed_at = self.env.now
+        self._phase_closed_at = int(self.env.now)
         return self._last_result
 
     def execute(self, command: Any) -> Any:
@@ -351,7 +188,7 @@ class HarnessSession:
     def advance(self, duration_ns: float) -> None:
         """Let simulated time run for `duration_ns` (issued commands progress)."""
         self._operations.append(("advance", duration_ns))
-        target = self.env.now + max(0, int(round(duration_ns * 1000)))
+        target = int(self.env.now) + max(0, ns_to_ps(duration_ns))
         if target > self.env.now:
             self._until(target)
 
@@ -371,7 +208,7 @@ class HarnessSession:
             log=list(self.log),
             resources={name: list(uses) for name, uses in self.resources.items()},
             initial_state=self.initial_state,
-            commanded=self._commanded_snapshot(),
+            commanded=commanded_snapshot(self.commanded, self.log),
             commanded_reads=copy.deepcopy(self.commanded_reads),
             probes=list(self.probes),
             bound_violations=list(self.bound_violations),
@@ -379,6 +216,7 @@ class HarnessSession:
             finished=not self.pending,
             phase_closed=self._phase_closed_at == self.env.now,
             wall_time_s=self._wall,
+            replayer=replay,
         )
 
     def _start(self, command: Any) -> simpy.Process:
@@ -433,7 +271,7 @@ class HarnessSession:
                 return stop.value
             except BaseException as failure:
                 record.error = f"{type(failure).__name__}: {failure}"
-                self._failed_write(command)
+                failed_write(self.commanded, command)
                 if not self.spec.log_commands:
                     record.command = None
                 raise
@@ -453,79 +291,13 @@ class HarnessSession:
         record.end_phase = self.recorder.phase
         command = record.command
         if isinstance(command, WRITE_COMMANDS):
-            self._tally_write(record, command, result)
+            tally_write(self.hardware, self.commanded, record, command, result)
         elif isinstance(command, (Read, ReadCells)):
-            self._tally_read(record, command)
+            tally_read(self.hardware, self.commanded_reads, command)
         if self.spec.track_bounds and record.tile is not None and isinstance(command, WRITE_COMMANDS + (SetWeights,)):
             self._check_bounds_now(record)
         if not self.spec.log_commands:
             record.command = None
-
-    def _failed_write(self, command: Any) -> None:
-        """A write that failed part-way may have counted some pulses: its array's tally is a bound."""
-        if isinstance(command, WRITE_COMMANDS):
-            tally = self.commanded.get(f"{command.tile}/{command.array}")
-            if tally is not None:
-                tally.exact = tally.phases_exact = False
-
-    def _tally_write(self, record: CommandRecord, command: Any, result: Any) -> None:
-        tile = self.hardware.tile(command.tile)
-        array = tile.array(command.array)
-        tally = self.commanded[tile.key(command.array)]
-        up: np.ndarray | int
-        down: np.ndarray | int
-        exact = True
-        fired: tuple[int, int] | None = None  # exact totals, when the command's result has them
-        if isinstance(command, SignPattern):
-            signs = command.signs
-            if isinstance(signs, (int, np.integer)):
-                direction = int(np.sign(signs))
-                up, down = int(direction > 0), int(direction < 0)
-            elif np.asarray(signs).dtype == bool:
-                mask = np.asarray(signs)
-                up, down = mask.astype(np.int64), (~mask).astype(np.int64)
-            else:
-                signs = np.asarray(signs)
-                up, down = (signs > 0).astype(np.int64), (signs < 0).astype(np.int64)
-        elif isinstance(command, PulseCounts):
-            counts = np.asarray(command.counts, dtype=np.int64)
-            up, down = np.maximum(counts, 0), np.maximum(-counts, 0)
-        else:  # PulseTrain: the result is the per-cell sum of the samples' signed counts
-            params = command.update or tile.update
-            signed = np.asarray(result, dtype=np.int64)
-            if params.pulse_type == "none":
-                signed = np.zeros(array.shape, np.int64)
-            samples = np.atleast_2d(np.asarray(command.x)).shape[0]
-            exact = params.pulse_type == "none" or samples == 1
-            up, down = np.maximum(signed, 0), np.maximum(-signed, 0)
-            fired = fired_pulses(result)
-        up_cells = np.broadcast_to(np.asarray(up, dtype=np.int64), array.shape)
-        down_cells = np.broadcast_to(np.asarray(down, dtype=np.int64), array.shape)
-        tally.up += up_cells
-        tally.down += down_cells
-        tally.exact = tally.exact and exact
-        phase = tally.by_phase.setdefault(record.end_phase or self.recorder.phase, [0, 0])
-        if fired is None:
-            fired = (int(up_cells.sum()), int(down_cells.sum()))
-        phase[0] += fired[0]
-        phase[1] += fired[1]
-
-    def _tally_read(self, record: CommandRecord, command: Read | ReadCells) -> None:
-        tile = self.hardware.tile(command.tile)
-        rows, cols = tile.shape
-        # Per array, not per phase: a ReadCells spans several reads and a concurrent SetPhase
-        # may split them between phases.
-        reads = self.commanded_reads.setdefault(tile.key(command.array), CommandedReads())
-        if isinstance(command, ReadCells):
-            mvms = max(1, command.repeats) * cols
-            reads.min_mvms += mvms
-            reads.max_mvms += mvms
-            return
-        samples = np.atleast_2d(np.asarray(command.inputs)).shape[0]
-        io = tile.io
-        bound_managed = (command.direction == "forward" and not command.one_hot and not command.perfect
-                         and not io.is_perfect and io.bound_management == "iterative")
-        reads.max_mvms += samples * (io.max_bm_passes if bound_managed else 1)
 
     def _check_bounds_now(self, record: CommandRecord) -> None:
         if len(self.bound_violations) >= 20 or record.tile is None:
@@ -536,18 +308,6 @@ class HarnessSession:
             if problem:
                 self.bound_violations.append(
                     f"after command #{record.index} ({record.kind}) at {record.end_ps} ps: {tile.key(name)} {problem}")
-
-    def _commanded_snapshot(self) -> dict[str, CommandedPulses]:
-        running = {(r.tile, r.array) for r in self.log
-                   if r.entered and not r.done and r.error is None and isinstance(r.command, WRITE_COMMANDS)}
-        snapshot = {}
-        for key, tally in self.commanded.items():
-            tile, _, array = key.partition("/")
-            settled = (tile, array) not in running
-            snapshot[key] = CommandedPulses(tally.up.copy(), tally.down.copy(),
-                                            {p: list(v) for p, v in tally.by_phase.items()},
-                                            tally.exact and settled, tally.phases_exact and settled)
-        return snapshot
 
     def _run_probe(self, label: str, step: int) -> None:
         assert self.spec.probe is not None
@@ -601,45 +361,12 @@ def conductance_problem(array: DeviceArray) -> str:
             f"not in [{float(low[i, j])!r}, {float(high[i, j])!r}]")
 
 
-# ------------------------------------------------------------------------------- one-call API
-def run_program(
-    program: Program,
-    tiles: Mapping[str, TileSpec] | TileSpec | None = None,
-    costs: HardwareCosts | None = None,
-    seed: int = 0,
-    *,
-    trace: bool = False,
-    shared_adc_count: int | None = None,
-    setup: SetupHook | None = None,
-    probe: ProbeFunction | None = None,
-    track_bounds: bool = True,
-    max_pulses_per_cell: int | None = None,
-    log_commands: bool = True,
-    **params: Any,
-) -> HarnessResult:
-    """Build hardware from `tiles` (default: `default_tiles()`), run `program(ctl, **params)`
-    to completion and return everything it did.
-
-    `setup(hardware)` runs before the program (e.g. set initial conductances); `probe` is
-    called at every `ctl.checkpoint(...)` with ground-truth access; `max_pulses_per_cell` is
-    the budget `check_pulse_budget` (and `check_all`) enforce; `log_commands=False` drops
-    each command object from the log once it finished (long runs on big tiles), and
-    `track_bounds=False` skips the bounds check after every write. Exceptions of the program
-    propagate unchanged.
-    """
-    session = HarnessSession(tiles, costs, seed, trace=trace, shared_adc_count=shared_adc_count, setup=setup,
-                             probe=probe, track_bounds=track_bounds, max_pulses_per_cell=max_pulses_per_cell,
-                             log_commands=log_commands)
-    session.run(program, **params)
-    return session.result()
-
-
 def replay(spec: RunSpec) -> HarnessResult:
     """Build the hardware of `spec` again and replay its operations in order."""
     session = HarnessSession(spec.tiles, spec.costs, spec.seed, trace=spec.trace,
                              shared_adc_count=spec.shared_adc_count, setup=spec.setup, probe=spec.probe,
                              track_bounds=spec.track_bounds, max_pulses_per_cell=spec.max_pulses_per_cell,
-                             log_commands=spec.log_commands)
+                             log_commands=spec.log_commands, slow_process_step_ns=spec.slow_process_step_ns)
     for operation in spec.operations:
         name, *args = operation
         if name == "run":
@@ -649,41 +376,5 @@ def replay(spec: RunSpec) -> HarnessResult:
     return session.result()
 
 
-def run_scenario_program(scenario: "Scenario | Mapping[str, Any]", *, track_bounds: bool = True,
-                         max_pulses_per_cell: int | None = None, log_commands: bool = True) -> HarnessResult:
-    """Run a scenario's registered program under the harness (a `Scenario` or a document dict).
-
-    Tiles, costs, seed and program parameters come from the scenario; the program's probe
-    hook fills `probes` and its finalize hook `truth`.
-    """
-    from emulator.registry import get_program
-    from emulator.scenario import Scenario, validate_document
-
-    if not isinstance(scenario, Scenario):
-        scenario = validate_document(dict(scenario))
-    entry = get_program(scenario.program.name)
-    params = scenario.program.resolved_params()
-    probe: ProbeFunction | None = None
-    if entry.probe is not None:
-        entry_probe = entry.probe
-
-        def probe(hardware: Hardware, label: str, step: int, state: Any) -> Mapping[str, float]:
-            return entry_probe(hardware, params, label, step, state)
-
-    result = run_program(
-        entry.program, scenario.hardware.tile_specs(), scenario.hardware.resolved_costs(), scenario.seed,
-        trace=scenario.output.trace != "none", shared_adc_count=scenario.hardware.shared_adc_count,
-        probe=probe, track_bounds=track_bounds, max_pulses_per_cell=max_pulses_per_cell, log_commands=log_commands,
-        params=params,
-    )
-    if entry.finalize is not None:
-        result.truth = dict(entry.finalize(result.hardware, params, result.result))
-    return result
-
-
-__all__ = [
-    "CommandRecord", "CommandedPulses", "CommandedReads", "HarnessResult", "HarnessSession", "ProbeFunction",
-    "ProbeRecord", "ResourceUse", "RunSpec", "SetupHook", "conductance_problem", "default_tiles", "replay",
-    "run_program", "run_scenario_program",
-]
+__all__ = ["HarnessSession", "conductance_problem", "default_tiles", "replay"]
 

@@ -6,15 +6,12 @@ the middle of a run; `check_deterministic` reruns the whole thing; `check_all` r
 
 from __future__ import annotations
 
-import json
-import math
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from emulator.runner import public_result
-from emulator.testing._harness import HarnessResult, conductance_problem
-from emulator.theory import response_constants, zero_shift_bound
+from emulator.testing._harness import conductance_problem
+from emulator.testing._records import HarnessResult
 
 Check = Callable[[HarnessResult], None]
 
@@ -54,43 +51,61 @@ def check_counters_add_up(result: HarnessResult) -> None:
     recorder = result.recorder
     problems: list[str] = []
     grand = 0
-    for key, counter in recorder.arrays.items():
-        cells_up, cells_down = counter.per_cell()
-        if (cells_up < 0).any() or (cells_down < 0).any():
-            problems.append(f"{key}: negative per-cell pulse counts")
-        up, down = counter.totals()
-        if int(cells_up.sum()) != up or int(cells_down.sum()) != down:
-            problems.append(f"{key}: per-cell counts sum to up={int(cells_up.sum())}, down={int(cells_down.sum())} "
-                            f"but the array totals are up={up}, down={down}")
-        phases = {phase: value for (k, phase), value in recorder.phase_pulses.items() if k == key}
-        phase_up = sum(int(v[0]) for v in phases.values())
-        phase_down = sum(int(v[1]) for v in phases.values())
-        if (phase_up, phase_down) != (up, down):
-            problems.append(f"{key}: array totals up={up}, down={down} but the per-phase counts sum to "
-                            f"up={phase_up}, down={phase_down}")
-        grand += up + down
-        tally = result.commanded.get(key)
-        if tally is None:
-            continue
-        if tally.phases_exact:
-            for phase in set(tally.by_phase) | set(phases):
-                asked_phase = tuple(tally.by_phase.get(phase, (0, 0)))
-                counted = tuple(int(v) for v in phases.get(phase, np.zeros(2, np.int64)))
-                if asked_phase != counted:
-                    problems.append(f"{key}: phase {phase!r} counted (up, down) = {counted}, the commands asked "
-                                    f"for {asked_phase}")
-        if tally.exact:
-            for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
-                if not np.array_equal(recorded, asked):
-                    i, j = (int(v) for v in np.argwhere(recorded != asked)[0])
-                    problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted but "
-                                    f"the commands asked for {int(asked[i, j])}")
-        else:
-            for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
-                if (recorded < asked).any():
-                    i, j = (int(v) for v in np.argwhere(recorded < asked)[0])
-                    problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted, "
-                                    f"fewer than the {int(asked[i, j])} the commands certainly caused")
+    for key in recorder.arrays:
+        array_problems, total = _array_count_problems(result, key)
+        problems += array_problems
+        grand += total
+    problems += _total_problems(result, grand) + _read_problems(result) + _command_count_problems(result)
+    _fail("counters do not add up", problems)
+
+
+def _array_count_problems(result: HarnessResult, key: str) -> tuple[list[str], int]:
+    """One array: per cell → array → per phase, and against what the commands asked for; its total."""
+    recorder = result.recorder
+    problems: list[str] = []
+    counter = recorder.arrays[key]
+    cells_up, cells_down = counter.per_cell()
+    if (cells_up < 0).any() or (cells_down < 0).any():
+        problems.append(f"{key}: negative per-cell pulse counts")
+    up, down = counter.totals()
+    if int(cells_up.sum()) != up or int(cells_down.sum()) != down:
+        problems.append(f"{key}: per-cell counts sum to up={int(cells_up.sum())}, down={int(cells_down.sum())} "
+                        f"but the array totals are up={up}, down={down}")
+    phases = {phase: value for (k, phase), value in recorder.phase_pulses.items() if k == key}
+    phase_up = sum(int(v[0]) for v in phases.values())
+    phase_down = sum(int(v[1]) for v in phases.values())
+    if (phase_up, phase_down) != (up, down):
+        problems.append(f"{key}: array totals up={up}, down={down} but the per-phase counts sum to "
+                        f"up={phase_up}, down={phase_down}")
+    tally = result.commanded.get(key)
+    if tally is None:
+        return problems, up + down
+    if tally.phases_exact:
+        for phase in set(tally.by_phase) | set(phases):
+            asked_phase = tuple(tally.by_phase.get(phase, (0, 0)))
+            counted = tuple(int(v) for v in phases.get(phase, np.zeros(2, np.int64)))
+            if asked_phase != counted:
+                problems.append(f"{key}: phase {phase!r} counted (up, down) = {counted}, the commands asked "
+                                f"for {asked_phase}")
+    if tally.exact:
+        for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
+            if not np.array_equal(recorded, asked):
+                i, j = (int(v) for v in np.argwhere(recorded != asked)[0])
+                problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted but "
+                                f"the commands asked for {int(asked[i, j])}")
+    else:
+        for direction, recorded, asked in (("up", cells_up, tally.up), ("down", cells_down, tally.down)):
+            if (recorded < asked).any():
+                i, j = (int(v) for v in np.argwhere(recorded < asked)[0])
+                problems.append(f"{key}: cell ({i}, {j}) has {int(recorded[i, j])} {direction} pulses counted, "
+                                f"fewer than the {int(asked[i, j])} the commands certainly caused")
+    return problems, up + down
+
+
+def _total_problems(result: HarnessResult, grand: int) -> list[str]:
+    """The run total and the summary agree with the arrays' totals."""
+    recorder = result.recorder
+    problems: list[str] = []
     if grand != recorder.total_pulses():
         problems.append(f"arrays sum to {grand} pulses but the run total is {recorder.total_pulses()}")
     summary = recorder.summary()
@@ -100,7 +115,13 @@ def check_counters_add_up(result: HarnessResult) -> None:
         problems.append(f"summary pulses_by_phase sums to {sum(summary['pulses_by_phase'].values())}, not {grand}")
     if sum(info["total"] for info in summary["pulses"].values()) != grand:
         problems.append("summary per-array totals do not sum to the run total")
-    problems += _read_problems(result)
+    return problems
+
+
+def _command_count_problems(result: HarnessResult) -> list[str]:
+    """Command counts agree with the log; no slot count is negative."""
+    recorder = result.recorder
+    problems: list[str] = []
     entered: dict[str, int] = {}
     for record in result.log:
         if record.entered:
@@ -112,7 +133,7 @@ def check_counters_add_up(result: HarnessResult) -> None:
     for key, slots in recorder.slots.items():
         if slots < 0:
             problems.append(f"{key}: negative slot count {slots}")
-    _fail("counters do not add up", problems)
+    return problems
 
 
 def _read_problems(result: HarnessResult) -> list[str]:
@@ -155,6 +176,15 @@ def check_time_monotone(result: HarnessResult) -> None:
     problems: list[str] = []
     if recorder.now_ps != now:
         problems.append(f"recorder time {recorder.now_ps} ps != environment time {now} ps")
+    problems += _command_time_problems(result)
+    problems += _clock_problems(result)
+    _fail("time is not monotone", problems)
+
+
+def _command_time_problems(result: HarnessResult) -> list[str]:
+    """Every logged command: issued ≤ started ≤ finished ≤ now, inside its parent, after its issuer's previous."""
+    now = result.now_ps
+    problems: list[str] = []
     by_index = {record.index: record for record in result.log}
     last_by_issuer: dict[int, Any] = {}
     for record in result.log:
@@ -186,6 +216,14 @@ def check_time_monotone(result: HarnessResult) -> None:
                 problems.append(f"{name} issued at {record.issue_ps} ps before the previous command "
                                 f"#{previous.index} finished at {previous.end_ps} ps")
         last_by_issuer[record.issuer] = record
+    return problems
+
+
+def _clock_problems(result: HarnessResult) -> list[str]:
+    """Metrics, probes and traces in time order; phase and busy times fit the elapsed time."""
+    recorder = result.recorder
+    now = result.now_ps
+    problems: list[str] = []
     times = [entry[0] for entry in recorder.metrics]
     if any(b < a for a, b in zip(times, times[1:])) or any(t > now for t in times):
         problems.append("metrics are not recorded in time order")
@@ -203,242 +241,8 @@ def check_time_monotone(result: HarnessResult) -> None:
         busy = recorder.busy_ps.get(tile, 0)
         if busy > now:
             problems.append(f"tile {tile} was busy {busy} ps in {now} ps (one operation at a time)")
-    for event in recorder.trace_events:
+    for event in (result.hardware.tracer.events if result.hardware.tracer is not None else []):
         if not 0 <= event.start_ps <= event.end_ps <= now:
             problems.append(f"trace event {event.component}.{event.name} spans [{event.start_ps}, {event.end_ps}] ps")
             break
-    _fail("time is not monotone", problems)
-
-
-# ------------------------------------------------------------------------------- energy
-def check_energy_non_negative(result: HarnessResult) -> None:
-    """Every energy entry is finite and ≥ 0, and the totals by category and by phase agree."""
-    problems = []
-    for (category, phase), value in result.recorder.energy_pj.items():
-        if not math.isfinite(value) or value < 0:
-            problems.append(f"energy {category!r} in phase {phase!r} is {value!r} pJ")
-    energy = result.recorder.summary()["energy_pj"]
-    total = energy["total"]
-    if not _close(total, sum(energy["by_category"].values())):
-        problems.append(f"total energy {total} pJ != sum over categories {sum(energy['by_category'].values())} pJ")
-    if not _close(total, sum(energy["by_phase"].values())):
-        problems.append(f"total energy {total} pJ != sum over phases {sum(energy['by_phase'].values())} pJ")
-    _fail("energy is negative or does not add up", problems)
-
-
-def check_energy_matches_costs(result: HarnessResult) -> None:
-    """Energy per category and phase is the counted events times the cost model's figures
-    (write pulses, MVM cells, ADC and DAC conversions; digital ops over the run)."""
-    recorder = result.recorder
-    costs = result.hardware.costs
-    expected: dict[tuple[str, str], float] = {}
-
-    def add(category: str, phase: str, value: float) -> None:
-        expected[(category, phase)] = expected.get((category, phase), 0.0) + value
-
-    for (key, phase), counts in recorder.phase_pulses.items():
-        add("write_pulses", phase, int(counts.sum()) * costs.pulse_energy_pj)
-    for (key, phase), (mvms, conversions, dac) in recorder.reads.items():
-        rows, cols = recorder.arrays[key].shape
-        add("mvm", phase, int(mvms) * rows * cols * costs.mvm_energy_per_cell_fj / 1000.0)
-        add("adc", phase, int(conversions) * costs.adc_energy_fj / 1000.0)
-        add("dac", phase, int(dac) * costs.dac_energy_fj / 1000.0)
-    problems = []
-    for (category, phase), value in sorted(expected.items()):
-        recorded = recorder.energy_pj.get((category, phase), 0.0)
-        if not _close(recorded, value):
-            problems.append(f"{category} energy in phase {phase!r} is {recorded!r} pJ, the counters and the cost "
-                            f"model {costs.name!r} give {value!r} pJ")
-    for (category, phase), value in recorder.energy_pj.items():
-        if category in ("write_pulses", "mvm", "adc", "dac") and (category, phase) not in expected and value != 0.0:
-            problems.append(f"{category} energy {value!r} pJ in phase {phase!r} without any counted event")
-    digital = sum(value for (category, _), value in recorder.energy_pj.items() if category == "digital")
-    digital_expected = sum(recorder.digital_ops.values()) * costs.digital_op_energy_fj / 1000.0
-    if not _close(digital, digital_expected):
-        problems.append(f"digital energy {digital!r} pJ, the {sum(recorder.digital_ops.values())} counted digital "
-                        f"ops give {digital_expected!r} pJ")
-    _fail("energy does not match the cost model", problems)
-
-
-# ------------------------------------------------------------------------------- budget
-def check_pulse_budget(result: HarnessResult, max_pulses_per_cell: int | None = None,
-                       arrays: Iterable[str] | None = None) -> None:
-    """No cell received more than `max_pulses_per_cell` pulses (up + down); default: the
-    budget given to `run_program`. `arrays` limits the check to some "tile/array" keys."""
-    budget = max_pulses_per_cell if max_pulses_per_cell is not None else result.spec.max_pulses_per_cell
-    if budget is None:
-        raise ValueError("no pulse budget: pass max_pulses_per_cell here or to run_program")
-    keys = list(arrays) if arrays is not None else list(result.recorder.arrays)
-    problems = []
-    for key in keys:
-        up, down = result.recorder.arrays[key].per_cell()
-        total = up + down
-        over = total > budget
-        if over.any():
-            i, j = np.unravel_index(int(np.argmax(total)), total.shape)
-            problems.append(f"{key}: {int(over.sum())} cell(s) over budget, worst ({i}, {j}) got "
-                            f"{int(total[i, j])} pulses > {budget}")
-    _fail("pulse budget exceeded", problems)
-
-
-# ------------------------------------------------------------------------------- order
-def check_resource_order(result: HarnessResult) -> None:
-    """Shared resources (tile locks, the digital unit) serve requests first come, first
-    served, one at a time; on each tile, commands get the tile in the order they were issued."""
-    problems: list[str] = []
-    for name, uses in result.resources.items():
-        ordered = sorted(uses, key=lambda use: use.request_seq)
-        granted = [use for use in ordered if use.grant_seq is not None]
-        grant_order = sorted(granted, key=lambda use: use.grant_seq)  # type: ignore[arg-type, return-value]
-        if [u.request_seq for u in granted] != [u.request_seq for u in grant_order]:
-            first = next(a for a, b in zip(granted, grant_order) if a is not b)
-            problems.append(f"{name}: request of command #{first.record} (asked at {first.request_ps} ps) was "
-                            "overtaken by a later request (not first come, first served)")
-        waiting = [use for use in ordered if use.grant_seq is None]
-        if waiting and granted and waiting[0].request_seq < granted[-1].request_seq:
-            problems.append(f"{name}: command #{waiting[0].record} still waits while a later request was served")
-        for before, after in zip(grant_order, grant_order[1:]):
-            assert after.grant_seq is not None
-            if before.release_seq is None or after.grant_seq < before.release_seq:
-                problems.append(f"{name}: command #{after.record} got it at {after.grant_ps} ps while command "
-                                f"#{before.record} (since {before.grant_ps} ps) still held it")
-        if result.finished:
-            for use in granted:
-                if use.release_seq is None:
-                    problems.append(f"{name}: command #{use.record} never released it")
-        by_index = {record.index: record for record in result.log}
-        entries = [(by_index[use.record].entry_seq or 0, use.record) for use in ordered if use.record in by_index]
-        if entries != sorted(entries):
-            order = [record for _, record in entries]
-            problems.append(f"{name}: requested by commands in the order {order}, not the order they were issued")
-    _fail("a resource was used out of order", problems)
-
-
-# ------------------------------------------------------------------------------- determinism
-def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b), key=str):
-            if key not in a or key not in b:
-                return f"{path}.{key}: present in only one run"
-            found = _first_difference(a[key], b[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if len(a) != len(b):
-            return f"{path}: length {len(a)} != {len(b)}"
-        for index, (x, y) in enumerate(zip(a, b)):
-            found = _first_difference(x, y, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        x, y = np.asarray(a), np.asarray(b)
-        if x.shape != y.shape or x.dtype != y.dtype:
-            return f"{path}: arrays of shape/dtype {x.shape}/{x.dtype} vs {y.shape}/{y.dtype}"
-        same = np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
-        return None if same else f"{path}: arrays differ"
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return None
-    try:
-        equal = bool(a == b)
-    except Exception:  # noqa: BLE001  (objects without a usable ==)
-        equal = a is b
-    return None if equal else f"{path}: {a!r} != {b!r}"
-
-
-def check_deterministic(result: HarnessResult) -> None:
-    """Rerunning with the same seed gives the same summary, final state, result and log (the
-    result's public part: keys starting with "_" hold live objects, such as a trainer)."""
-    again = result.rerun()
-    problems = []
-    first, second = result.summary, again.summary
-    if json.dumps(first, sort_keys=True, default=str) != json.dumps(second, sort_keys=True, default=str):
-        problems.append("recorder summary differs: " + str(_first_difference(first, second, "summary")))
-    difference = _first_difference(result.final_state(), again.final_state(), "state")
-    if difference:
-        problems.append("final device state differs: " + difference)
-    difference = _first_difference(public_result(result.result), public_result(again.result), "result")
-    if difference:
-        problems.append("program result differs: " + difference)
-    timeline = [(r.kind, r.issue_ps, r.start_ps, r.end_ps) for r in result.log]
-    timeline_again = [(r.kind, r.issue_ps, r.start_ps, r.end_ps) for r in again.log]
-    if timeline != timeline_again:
-        problems.append("command log differs: " + str(_first_difference(timeline, timeline_again, "log")))
-    _fail(f"not deterministic under seed {result.spec.seed}", problems)
-
-
-# ------------------------------------------------------------------------------- calibration
-def check_calibration_bound(result: HarnessResult, tile: str, array: str, pulses: int | None = None,
-                            method: str = "stochastic", slack: float = 1.0) -> None:
-    """The last-iterate zero-shifting bound of SPEC §5 holds for an array after calibration:
-    mean over cells (stuck cells and dead lines excluded) of (g_N − w⋄)²
-    ≤ slack·[(1 − 2Δw·μ_q)^N·mean (g_0 − w⋄)² + floor].
-
-    `pulses` is N (default: the most pulses any cell of the array received); method
-    "stochastic" or "cyclic". The bound is on an expectation; `slack` > 1 absorbs the
-    sampling spread of small tiles. Raises ValueError for devices without a monotone response.
-    """
-    device = result.device(tile, array)
-    key = f"{tile}/{array}"
-    constants = response_constants(device)
-    if constants.mu_q <= 0:
-        raise ValueError(f"{key}: the response is not monotone (μ_q = {constants.mu_q:.3g}); "
-                         "the SPEC §5 bound does not apply")
-    bound = zero_shift_bound(constants, method)
-    if pulses is None:
-        up, down = result.recorder.arrays[key].per_cell()
-        pulses = int((up + down).max(initial=0))
-    prm = device.cell_parameters()
-    active = np.asarray(prm["b_max"]) > np.asarray(prm["b_min"])
-    dead = getattr(result.hardware.tile(tile), "dead", None)
-    if dead is not None:
-        active = active & ~dead
-    if not active.any():
-        raise ValueError(f"{key}: every cell is stuck or on a dead line; nothing was calibrated")
-    sp = device.symmetric_point()
-    start = result.initial_state[key]["g"].astype(np.float64)
-    initial = float(np.mean((start - sp)[active] ** 2))
-    measured = float(np.mean((device.g.astype(np.float64) - sp)[active] ** 2))
-    predicted = bound.mean_square_error(pulses, initial)
-    if not measured <= slack * predicted:
-        raise AssertionError(
-            f"calibration bound violated on {key} ({method}, N = {pulses}): mean square distance to the "
-            f"symmetric point {measured:.4g} > {slack:g} × bound {predicted:.4g} "
-            f"(initial {initial:.4g}, contraction {bound.contraction_per_step:.6f}/pulse, floor "
-            f"{bound.error_floor:.4g}; dw_min {constants.dw_min:.3g}, mu_q {constants.mu_q:.3g}, "
-            f"q_max {constants.q_max:.3g})")
-
-
-# ------------------------------------------------------------------------------- all
-#: The checks that only look at a snapshot (usable after every step of a state machine).
-SNAPSHOT_CHECKS: tuple[Check, ...] = (
-    check_conductance_bounds, check_counters_add_up, check_time_monotone, check_energy_non_negative,
-    check_energy_matches_costs, check_resource_order,
-)
-
-
-def check_all(result: HarnessResult, *, deterministic: bool = True, max_pulses_per_cell: int | None = None) -> None:
-    """Every invariant: bounds, counters, time, energy, resource order, the pulse budget (if
-    one is given here or to run_program) and, unless `deterministic=False`, a rerun."""
-    checks: list[Check] = list(SNAPSHOT_CHECKS)
-    budget = max_pulses_per_cell if max_pulses_per_cell is not None else result.spec.max_pulses_per_cell
-    if budget is not None:
-        checks.append(lambda r: check_pulse_budget(r, budget))
-    if deterministic:
-        checks.append(check_deterministic)
-    failures = []
-    for check in checks:
-        try:
-            check(result)
-        except AssertionError as error:
-            failures.append(str(error))
-    if failures:
-        raise AssertionError("\n".join(failures))
-
-
-__all__ = [
-    "SNAPSHOT_CHECKS", "check_all", "check_calibration_bound", "check_conductance_bounds", "check_counters_add_up",
-    "check_deterministic", "check_energy_matches_costs", "check_energy_non_negative", "check_pulse_budget",
-    "check_resource_order", "check_time_monotone",
-]
+    return problems

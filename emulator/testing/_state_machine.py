@@ -17,21 +17,32 @@ from typing import Any, ClassVar, Collection, Mapping
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from emulator.hardware import Hardware, HardwareCosts, Parallel, SetPhase, TileSpec
 from emulator.testing._commands import COMMAND_KINDS, PHASES, commands
-from emulator.testing._harness import HarnessResult, HarnessSession
-from emulator.testing._invariants import (
-    check_conductance_bounds,
-    check_counters_add_up,
+from emulator.testing._harness import HarnessSession
+from emulator.testing._checks import (
     check_deterministic,
     check_energy_matches_costs,
     check_energy_non_negative,
     check_resource_order,
-    check_time_monotone,
 )
-from emulator.testing._strategies import devices, hardware_costs, io_parameters, tile_layouts, update_parameters
+from emulator.testing._invariants import check_conductance_bounds, check_counters_add_up, check_time_monotone
+from emulator.testing._records import HarnessResult
+from emulator.testing._strategies import (
+    devices,
+    hardware_costs,
+    io_parameters,
+    tile_layouts,
+    update_parameters,
+)
 
 
 class ControllerStateMachine(RuleBasedStateMachine):

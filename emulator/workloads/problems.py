@@ -1,18 +1,20 @@
 """The concrete workloads: least squares ([W25] toy), teacher–student regression, 8×8 digits.
 
-Each has a pydantic parameter model (`kind` selects it) and a builder that returns a
-`Workload`. All data are generated or loaded locally (scikit-learn's bundled digits; no
-downloads) and seeded, so the same parameters give the same data on every run.
+Each declares, once (`@workload`), its pydantic parameter model (`kind` selects it), its layers
+(from the parameters alone) and a builder that returns a `Workload`. All data are generated or
+loaded locally (scikit-learn's bundled digits; no downloads) and seeded, so the same parameters
+give the same data on every run.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from emulator.workloads.base import Activation, BiasPlacement, LayerSpec, Workload, activate, append_bias, tile_name
+from emulator.workloads.registry import WorkloadParams, workload
 
 
 def _bias_placement(value: Any) -> Any:
@@ -88,12 +90,6 @@ class DigitsParams(_Strict):
     """Use only this many training images (fast tests)."""
 
 
-WorkloadParams = Annotated[
-    Union[LeastSquaresParams, TeacherStudentParams, DigitsParams], Field(discriminator="kind")
-]
-"""Any workload's parameters, selected by `kind`."""
-
-
 def _layers(sizes: list[int], activation: Activation, bias: BiasPlacement) -> list[LayerSpec]:
     """Dense layers for widths [in, h1, …, out]; the last layer is linear."""
     count = len(sizes) - 1
@@ -103,6 +99,26 @@ def _layers(sizes: list[int], activation: Activation, bias: BiasPlacement) -> li
     ]
 
 
+DIGITS_INPUTS = 64
+"""Pixels of scikit-learn's 8×8 digits."""
+DIGITS_CLASSES = 10
+
+
+def least_squares_layers(params: LeastSquaresParams) -> list[LayerSpec]:
+    """One linear layer without bias: rows × inputs."""
+    return [LayerSpec(tile_name(0), params.inputs, params.rows, "none", "identity")]
+
+
+def teacher_student_layers(params: TeacherStudentParams) -> list[LayerSpec]:
+    return _layers([params.inputs, *params.hidden, params.outputs], params.activation, params.bias)
+
+
+def digits_layers(params: DigitsParams) -> list[LayerSpec]:
+    """64-`hidden`-10 (the images' pixels and classes are fixed, so no data is loaded)."""
+    return _layers([DIGITS_INPUTS, *params.hidden, DIGITS_CLASSES], params.activation, params.bias)
+
+
+@workload(LeastSquaresParams, least_squares_layers)
 def least_squares(params: LeastSquaresParams) -> Workload:
     """The [W25] least-squares toy (SPEC §7.4)."""
     rng = np.random.default_rng(params.data_seed)
@@ -124,7 +140,7 @@ def least_squares(params: LeastSquaresParams) -> Workload:
     optimum = float(0.5 * np.mean(np.sum(residual * residual, axis=1)))
     workload = Workload(
         name="least_squares", task="regression",
-        layers=[LayerSpec(tile_name(0), params.inputs, params.rows, "none", "identity")],
+        layers=least_squares_layers(params),
         x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, optimum_loss=optimum,
         reference_weights=[solution.T],
     )
@@ -132,11 +148,11 @@ def least_squares(params: LeastSquaresParams) -> Workload:
     return workload
 
 
+@workload(TeacherStudentParams, teacher_student_layers)
 def teacher_student(params: TeacherStudentParams) -> Workload:
     """Student FCN regressing a random teacher FCN of the same shape."""
     rng = np.random.default_rng(params.data_seed)
-    sizes = [params.inputs, *params.hidden, params.outputs]
-    layers = _layers(sizes, params.activation, params.bias)
+    layers = teacher_student_layers(params)
     # The teacher has a bias column wherever the student has a bias (analog or digital).
     teacher = [rng.uniform(-1.0, 1.0, size=(layer.outputs, layer.inputs + int(layer.bias != "none")))
                * params.teacher_scale / np.sqrt(layer.inputs) for layer in layers]
@@ -156,6 +172,7 @@ def teacher_student(params: TeacherStudentParams) -> Workload:
     )
 
 
+@workload(DigitsParams, digits_layers)
 def digits(params: DigitsParams) -> Workload:
     """8×8 digits (pixels scaled to [0, 1]) with a stratified, seeded train/test split."""
     from sklearn.datasets import load_digits
@@ -168,17 +185,12 @@ def digits(params: DigitsParams) -> Workload:
         x, y, test_size=params.test_fraction, random_state=params.split_seed, stratify=y)
     if params.train_subset is not None:
         x_train, y_train = x_train[:params.train_subset], y_train[:params.train_subset]
-    sizes = [x.shape[1], *params.hidden, 10]
+    assert x.shape[1] == DIGITS_INPUTS and int(y.max()) + 1 == DIGITS_CLASSES
     return Workload(
-        name="digits", task="classification", layers=_layers(sizes, params.activation, params.bias),
-        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, classes=10,
+        name="digits", task="classification", layers=digits_layers(params),
+        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, classes=DIGITS_CLASSES,
     )
 
 
-def build_workload(params: LeastSquaresParams | TeacherStudentParams | DigitsParams) -> Workload:
-    """The workload the parameters describe."""
-    if isinstance(params, LeastSquaresParams):
-        return least_squares(params)
-    if isinstance(params, TeacherStudentParams):
-        return teacher_student(params)
-    return digits(params)
+"""Any workload's parameters, selected by `kind` (derived from the registered kinds)."""
+

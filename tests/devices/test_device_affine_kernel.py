@@ -1,8 +1,8 @@
 """The compiled pulse-run kernel of affine laws (devices/_kernels.py) against a plain reference.
 
 The reference applies every pulse of every cell one at a time with the formulas of
-`DeviceArray._step`, in the state's dtype, consuming the same c2c draws (Σ|n| of them, in cell
-order). The kernel must give the same bits, for every affine family, noise kind and dtype.
+`PulseEngine._step` (devices/_pulses.py), in the state's dtype, consuming the same c2c draws
+(Σ|n| of them, in cell order). The kernel must give the same bits, for every affine family, noise kind and dtype.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def test_every_pulsed_cell_is_marked_for_write_noise() -> None:
     counts = np.zeros((4, 4), np.int32)
     counts[1, 2], counts[3, 0] = 2, -1
     array.pulse_counts(counts)
-    np.testing.assert_array_equal(array._touched, counts != 0)
+    np.testing.assert_array_equal(array._state.touched, counts != 0)
 
 
 def test_large_noisy_updates_draw_chunk_by_chunk_in_cell_order() -> None:
@@ -97,15 +97,15 @@ def test_large_noisy_updates_draw_chunk_by_chunk_in_cell_order() -> None:
     result equals the pulse-by-pulse reference fed with exactly those draws, whatever the
     timing of the threads."""
     from devices import SoftBoundsConfig
-    from devices.array import _CHUNK_PULSES, _MAX_CHUNKS, _PARALLEL_MIN_PULSES
+    from devices._parallel import CHUNK_PULSES, MAX_CHUNKS, PARALLEL_MIN_PULSES
 
     shape = (200, 300)
     counts = np.random.default_rng(5).integers(-4, 5, shape).astype(np.int32)
     total = int(np.abs(counts).sum())
-    assert total >= _PARALLEL_MIN_PULSES
+    assert total >= PARALLEL_MIN_PULSES
     array = DeviceArray(SoftBoundsConfig(dw_min_std=0.3), shape, seed=11)
     rng = copy.deepcopy(array.noise_rng)
-    chunk_count = min(_MAX_CHUNKS, total // _CHUNK_PULSES)
+    chunk_count = min(MAX_CHUNKS, total // CHUNK_PULSES)
     assert chunk_count > 1
     bounds = np.linspace(0, counts.size, chunk_count + 1).astype(int)
     flat = counts.reshape(-1)
@@ -143,19 +143,19 @@ def test_large_noise_free_runs_shared_between_threads_equal_single_pulses() -> N
     """Above the threshold the chunks are applied by two threads; noise-free, the result is
     still bit for bit that of the same number of tile-wide pulses."""
     from devices import SoftBoundsConfig
-    from devices.array import _PARALLEL_MIN_PULSES
+    from devices._parallel import PARALLEL_MIN_PULSES
 
     shape = (200, 300)
     config = SoftBoundsConfig(dw_min_std=0.0)
     batched = DeviceArray(config, shape, seed=3)
     single = DeviceArray(config, shape, seed=3)
     counts = np.full(shape, -5, dtype=np.int32)
-    assert int(np.abs(counts).sum()) >= _PARALLEL_MIN_PULSES
+    assert int(np.abs(counts).sum()) >= PARALLEL_MIN_PULSES
     batched.pulse_counts(counts)
     for _ in range(5):
         single.pulse_all(-1)
     np.testing.assert_array_equal(batched.g, single.g)
-    assert batched._touched.all()
+    assert batched._state.touched.all()
 
 
 def test_counts_of_any_integer_dtype_give_the_same_pulses_and_fractions_are_refused() -> None:
@@ -187,7 +187,7 @@ def test_batch_of_updates_equals_one_update_after_another(config, seed, count_se
         sequential.pulse_counts(update)
     batched.pulse_counts_batch(counts)
     np.testing.assert_array_equal(batched.g, sequential.g)
-    np.testing.assert_array_equal(batched._touched, sequential._touched)
+    np.testing.assert_array_equal(batched._state.touched, sequential._state.touched)
     assert batched.noise_rng.random() == sequential.noise_rng.random()
 
 

@@ -156,8 +156,8 @@ def test_one_step_is_the_reference_order_diffuse_then_decay() -> None:
     draws.bit_generator.state = array.noise_rng.bit_generator.state
     xi = draws.standard_normal((40, 40))
     array.apply_slow_processes()
-    diffused = np.clip(g0 + array._diffusion_rate * xi, -0.5, 0.5)
-    expected = np.clip((diffused - array.reset_value) * array._decay_scale + array.reset_value, -0.5, 0.5)
+    diffused = np.clip(g0 + array._state.diffusion_rate * xi, -0.5, 0.5)
+    expected = np.clip((diffused - array.reset_value) * array._state.decay_scale + array.reset_value, -0.5, 0.5)
     np.testing.assert_allclose(array.g, expected, rtol=0, atol=1e-15)
 
 

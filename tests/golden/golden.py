@@ -20,6 +20,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # this checkout's packages, not whatever is installed
+    sys.path.insert(0, str(REPO))
 HASHES = Path(__file__).resolve().parent / "hashes.json"
 SCENARIOS = REPO / "scenarios"
 

@@ -366,16 +366,17 @@ def test_batch_plan_equals_one_plan_per_sample(samples, rows, cols, seed, params
         ds[0] = 0.0
     one_by_one, batched = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
     plans = [plan_pulse_train(x, d, lr, GRANULARITY, params, one_by_one) for x, d in zip(xs, ds)]
-    counts, slots = plan_stochastic_trains(xs, ds, lr, GRANULARITY, params, batched)
+    counts, slots, slot_pulses = plan_stochastic_trains(xs, ds, lr, GRANULARITY, params, batched)
     np.testing.assert_array_equal(counts, np.stack([plan.counts for plan in plans]))
     np.testing.assert_array_equal(slots, [plan.bl for plan in plans])
+    np.testing.assert_array_equal(slot_pulses, np.concatenate([plan.slot_pulses for plan in plans]))
     assert one_by_one.random() == batched.random()
 
 
 @pytest.mark.parametrize("dead", [False, True])
-def test_untraced_batch_equals_the_traced_sample_by_sample_train(dead) -> None:
-    """The one-timeout batch path (no trace) and the traced per-sample path leave the same
-    device state, pulse counters, slots, busy time, energy and end time."""
+def test_tracing_changes_nothing_but_the_trace(dead) -> None:
+    """With and without a trace the batch leaves the same device state, pulse counters, slots,
+    busy time, energy and end time; the trace has every slot with its pulses."""
     from devices import get_preset
     from emulator.hardware import Controller, Hardware, TileSpec
 
@@ -401,6 +402,9 @@ def test_untraced_batch_equals_the_traced_sample_by_sample_train(dead) -> None:
         else:
             assert a == b
     assert untraced[3] > 0
+    slots = [event for event in hardware.tracer.events if event.name == "slot"]
+    assert len(slots) == hardware.recorder.slots["t0/W"]
+    assert sum(event.args["pulses"] for event in slots) == total.up_pulses + total.down_pulses
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

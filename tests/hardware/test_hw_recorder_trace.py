@@ -22,7 +22,8 @@ from emulator.hardware import (
     SignPattern,
     Wait,
 )
-from emulator.recorder import Recorder
+from emulator.hardware.costs import HardwareCosts
+from emulator.hardware.recorder import Recorder
 from emulator.results import dumps_json
 from emulator.trace import to_perfetto, to_vcd
 
@@ -62,7 +63,7 @@ def test_summary_is_json_serializable_as_is():
 
 
 def test_empty_recorder_summary():
-    summary = Recorder().summary()
+    summary = Recorder(HardwareCosts()).summary()
     assert summary["total_pulses"] == 0 and summary["events"] == 0
     json.dumps(summary, allow_nan=False)
 
@@ -82,17 +83,17 @@ def test_metrics_are_stamped_with_time_and_phase():
 
 def test_negative_energy_is_rejected():
     with pytest.raises(ValueError, match="negative energy"):
-        Recorder().add_energy("adc", -1.0)
+        Recorder(HardwareCosts()).add_energy("adc", -1.0)
 
 
 def test_no_trace_events_unless_tracing():
     hardware, _ = traced_run(trace=False)
-    assert hardware.recorder.trace_events == []
+    assert hardware.tracer is None
 
 
 def test_trace_events_cover_every_component_and_stay_in_the_run():
     hardware, _ = traced_run()
-    events = hardware.recorder.trace_events
+    events = hardware.tracer.events
     components = {event.component for event in events}
     assert {"t0/W", "t1/W", "shared.adc", "controller.digital"} <= components
     for event in events:
@@ -101,7 +102,7 @@ def test_trace_events_cover_every_component_and_stay_in_the_run():
 
 def test_vcd_export_parses_as_valid_vcd():
     hardware, _ = traced_run()
-    text = to_vcd(hardware.recorder.trace_events, hardware.recorder.now_ps)
+    text = to_vcd(hardware.tracer.events, hardware.recorder.now_ps)
     tokens = list(tokenize(io.BytesIO(text.encode("utf-8"))))
     kinds = [token.kind for token in tokens]
     assert TokenKind.ENDDEFINITIONS in kinds
@@ -128,12 +129,12 @@ def test_vcd_of_no_events_is_still_valid():
 
 def test_perfetto_export_is_valid_trace_event_json():
     hardware, _ = traced_run()
-    text = to_perfetto(hardware.recorder.trace_events)
+    text = to_perfetto(hardware.tracer.events)
     data = json.loads(text)
     events = data["traceEvents"]
     complete = [event for event in events if event["ph"] == "X"]
     metadata = [event for event in events if event["ph"] == "M"]
-    assert len(complete) == len(hardware.recorder.trace_events)
+    assert len(complete) == len(hardware.tracer.events)
     for event in complete:
         for key in ("name", "ph", "ts", "dur", "pid", "tid"):
             assert key in event
@@ -144,7 +145,7 @@ def test_perfetto_export_is_valid_trace_event_json():
     for event in metadata:
         assert {"name", "ph", "pid", "tid", "args"} <= set(event)
     threads = {event["tid"]: event["args"]["name"] for event in metadata if event["name"] == "thread_name"}
-    assert set(threads.values()) == {event.component for event in hardware.recorder.trace_events}
+    assert set(threads.values()) == {event.component for event in hardware.tracer.events}
     # overlapping activity on two tiles shows as two tracks busy at once
     reads = [event for event in complete if event["name"] == "read"]
     assert len({event["tid"] for event in reads}) == 2
@@ -186,7 +187,7 @@ def value_at(wave: list[tuple[int, int]], time: int) -> int:
 def test_vcd_busy_wire_follows_a_tile_read():
     hardware, controller = build({"t0": (8, 8)}, trace=True)
     run_commands(controller, [Wait(5.0), Read("t0", "W", np.ones(8)), Wait(5.0)])
-    waves = vcd_waveforms(to_vcd(hardware.recorder.trace_events, hardware.recorder.now_ps))
+    waves = vcd_waveforms(to_vcd(hardware.tracer.events, hardware.recorder.now_ps))
     busy = waves["t0_W.busy"]
     end_of_read = hardware.env.now - 5000
     assert value_at(busy, 4999) == 0
@@ -200,18 +201,18 @@ def test_vcd_busy_wire_stays_high_while_overlapping_conversions_run():
     hardware, controller = build({"t0": (8, 8), "t1": (8, 8)}, trace=True, shared_adc_count=16,
                                  io=IOParameters(is_perfect=True))
     run_commands(controller, [Parallel([Read("t0", "W", np.ones((5, 8))), Read("t1", "W", np.ones((6, 8)))])])
-    converts = sorted((e.start_ps, e.end_ps) for e in hardware.recorder.trace_events if e.component == "shared.adc")
+    converts = sorted((e.start_ps, e.end_ps) for e in hardware.tracer.events if e.component == "shared.adc")
     assert converts == [(200_000, 250_000), (240_000, 300_000)]  # the emulator overlaps them correctly
-    busy = vcd_waveforms(to_vcd(hardware.recorder.trace_events, hardware.recorder.now_ps))["shared_adc.busy"]
+    busy = vcd_waveforms(to_vcd(hardware.tracer.events, hardware.recorder.now_ps))["shared_adc.busy"]
     assert value_at(busy, 260_000) == 1
 
 
 def test_vcd_activity_of_first_slot_of_a_pulse_train_is_its_pulse_count():
     hardware, controller = build({"t0": (4, 6)}, trace=True)
     run_commands(controller, [PulseTrain("t0", "W", np.full(6, 0.9), np.full(4, 0.9), 0.05)])
-    slots = [e for e in hardware.recorder.trace_events if e.name == "slot"]
+    slots = [e for e in hardware.tracer.events if e.name == "slot"]
     assert len(slots) == 5
-    activity = vcd_waveforms(to_vcd(hardware.recorder.trace_events, hardware.recorder.now_ps))["t0_W.activity"]
+    activity = vcd_waveforms(to_vcd(hardware.tracer.events, hardware.recorder.now_ps))["t0_W.activity"]
     for slot in slots[1:]:  # later slots are right
         assert value_at(activity, slot.start_ps) == slot.args["pulses"]
     assert value_at(activity, 0) == slots[0].args["pulses"]

@@ -10,7 +10,7 @@ sequence (x_k, d_k). After set-up and after every step we compare
 - P (the reference's fast device A, hidden `hidden_weights_0`) and W (slow device C,
   `hidden_weights_1`, which is also `get_weights()` since gamma = 0),
 - H (`buffered_FP_weight[_0]`, kept by the reference in units of the buffer granularity θ; the
-  emulator's `trainer.buffers` is in weight units, so H_emu / θ),
+  emulator's `trainer.buffer.buffers` is in weight units, so H_emu / θ),
 - the pulses written to W in the step, per cell and sign (reference: W changes only by
   transfer pulses of desired_bl 1, at most one per cell and step here since a step has fewer
   samples than columns, so sign(ΔW) is the signed count; emulator: the harness's per-cell
@@ -162,22 +162,22 @@ def run_emulator(algorithm: str, io: str, w0: np.ndarray, x: np.ndarray, d: np.n
 
     def probe(hardware: Any, label: str, step: int, trainer: Any) -> dict[str, float]:
         tile_ = hardware.tile("layer0")
-        scale = trainer.autoscale[0]
+        scale = trainer.fast.autoscale[0]
         tally = session.commanded["layer0/W"]
         state = {
             "P": tile_.array("P").visible().astype(np.float64),
             "W": tile_.array("W").visible().astype(np.float64),
-            "H": trainer.buffers[0] / trainer.thresholds[0],
+            "H": trainer.buffer.buffers[0] / trainer.buffer.thresholds[0],
             "m_x": scale.m_x, "m_d": scale.m_d,
             "count_lr": scale.count_lr(trainer.p.fast_lr, trainer.p.update.desired_bl, trainer.dw_min(0, "P")),
-            "in_chopper": trainer.choppers[0].signs < 0,
-            "transfer_counter": trainer.sweeps[0], "slice": trainer.pointer[0],
+            "in_chopper": trainer.choppers[0].signs < 0 if trainer.choppers else np.zeros(COLS, dtype=bool),
+            "transfer_counter": trainer.schedule.sweeps[0], "slice": trainer.schedule.pointer[0],
             "W_up": tally.up.copy(), "W_down": tally.down.copy(),
             "P_pulses": session.commanded["layer0/P"].up + session.commanded["layer0/P"].down,
         }
-        if hasattr(trainer, "filters"):
-            state["mu"] = trainer.filters[0].mu.copy()
-            state["mu_past"] = trainer.filters[0].mu_past.copy()
+        if isinstance(trainer, AGAD):  # the chopper/filter block: mean μ, held copy μ_past
+            state["mu"] = trainer.filters[0].mean.copy()
+            state["mu_past"] = trainer.filters[0].held.copy()
         records.append(state)
         commanded.append({key: value.copy() for key, value in trainer.commanded.items()})
         return {}
@@ -198,7 +198,7 @@ def run_emulator(algorithm: str, io: str, w0: np.ndarray, x: np.ndarray, d: np.n
     session = HarnessSession({"layer0": tile}, seed=0, probe=probe)
     trainer = session.run(program)
     states = {key: np.stack([np.asarray(r[key]) for r in records]) for key in records[0]}
-    return EmulatorRun(states, trainer.thresholds[0], commanded)
+    return EmulatorRun(states, trainer.buffer.thresholds[0], commanded)
 
 
 # ------------------------------------------------------------------------------ comparison

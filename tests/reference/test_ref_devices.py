@@ -146,7 +146,7 @@ def emulate(name: str, plan: dict[str, Any]) -> dict[str, Any]:
     prm = array.cell_parameters()
     params = {"max_bound": prm["b_max"], "min_bound": prm["b_min"],
               "dwmin_up": prm["s_up"], "dwmin_down": prm["s_down"],
-              "reference": array.reference, "decay_scales": array._decay_scale,
+              "reference": array.reference, "decay_scales": array._state.decay_scale,
               "reset_bias": array.reset_value}
     if config.model == "LinearStep":
         params["slope_up"], params["slope_down"] = prm["up_slope"], prm["down_slope"]

@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from emulator.cli import main
-from emulator.report import build_report
+from emulator.registry import PROGRAMS, program_names
+from emulator.report import RUN_FIGURES, build_report, headline_metric
 from emulator.sweep import plan_sweep, run_sweep, sweep_seeds
+from emulator.workloads import DigitsParams, hardware_toml, training_hardware
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,3 +164,56 @@ def test_report_of_each_run_kind_has_nonempty_figures(tmp_path: Path) -> None:
 def test_report_on_empty_folder_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "holds no results" in result.output
+
+
+TRAINING_SCENARIO = """
+name = "training_sweep_test"
+seed = 3
+[program]
+name = "train_ttv2"
+[program.params]
+workload = { kind = "digits", hidden = [6], train_subset = 40 }
+epochs = 1
+max_steps = 3
+eval_initial = false
+log_every = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def training_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("training")
+    hardware = training_hardware(DigitsParams(hidden=[6]), {"W": {"preset": "ReRamSB"}, "P": {"preset": "ReRamSB"}})
+    (folder / "train.toml").write_text(TRAINING_SCENARIO + hardware_toml(hardware))
+    out = folder / "sweep"
+    run_sweep(str(folder / "train.toml"), ["program.params.learning_rate=0.1,0.2"], 1, str(out), jobs=1)
+    return out
+
+
+def test_report_of_training_sweep_plots_the_programs_headline_metric(training_sweep: Path) -> None:
+    """A training sweep's report plots test accuracy (the program's headline), not energy."""
+    files, markdown = build_report(training_sweep)
+    assert "## result.final_test_accuracy (mean ± std over seeds)" in markdown
+    assert "program `train_ttv2`" in markdown
+    assert len(files["sweep_bars.png"]) > 1000
+    assert "energy_pj over" not in markdown
+    rows = _rows(training_sweep)
+    assert headline_metric(rows, PROGRAMS["train_ttv2"]) == "result.final_test_accuracy"
+    assert headline_metric(rows, None) == "energy_pj"  # a program this installation does not know
+    without_accuracy = [{k: v for k, v in row.items() if "accuracy" not in k} for row in rows]
+    assert headline_metric(without_accuracy, PROGRAMS["train_ttv2"]) == "result.final_test_loss"  # regression
+
+
+def test_report_of_training_run_draws_the_programs_figures(training_sweep: Path) -> None:
+    run = next((training_sweep / "runs").iterdir())
+    files, markdown = build_report(run)
+    assert {"training_vs_step.png", "training_vs_pulses.png", "energy.png"} <= set(files)
+    headline = markdown.split("## Headline", 1)[1].split("\n\n")[1]
+    assert "result.final_test_accuracy" in headline and "result.final_train_loss" in headline
+
+
+def test_every_program_declares_known_figures_and_a_headline() -> None:
+    for name in program_names():
+        entry = PROGRAMS[name]
+        assert entry.headline, name
+        assert set(entry.figures) <= set(RUN_FIGURES), name

@@ -3,6 +3,8 @@ result and must raise AssertionError naming what broke."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,8 @@ from emulator.hardware import (
     SignPattern,
     TileSpec,
 )
+from emulator.hardware.operations import CellPulses, Operation
+from emulator.hardware.recorder import Recorder
 from emulator.testing import (
     ControllerStateMachine,
     HarnessResult,
@@ -72,11 +76,22 @@ def test_bounds_fail_on_a_device_that_forgets_to_clip():
 
 
 # ------------------------------------------------------------------------------- counters
+def leak_down_pulses(recorder: Recorder) -> None:
+    """Break a recorder: it books no down pulses of signed-count writes."""
+    observe = recorder.observe
+
+    def leaky(operation: Operation) -> None:
+        if operation.kind == "write" and operation.pulses is not None and operation.pulses.counts is not None:
+            operation = replace(operation, pulses=CellPulses(counts=np.maximum(operation.pulses.counts, 0)),
+                                down_pulses=0)
+        observe(operation)
+
+    recorder.observe = leaky  # type: ignore[method-assign]
+
+
 def test_counters_fail_when_the_recorder_drops_pulses():
     def drop_down_pulses(hardware: Hardware) -> None:
-        recorder = hardware.recorder
-        count = recorder.count_pulses
-        recorder.count_pulses = lambda key, counts: count(key, np.maximum(counts, 0))  # type: ignore[method-assign]
+        leak_down_pulses(hardware.recorder)
 
     result = run_program(command_program([PulseCounts("t0", "P", MIXED)]), TILES, setup=drop_down_pulses)
     with pytest.raises(AssertionError, match=r"(?s)counters do not add up:.*"
@@ -124,11 +139,11 @@ def test_energy_fails_when_negative():
         check_energy_non_negative(result)
 
 
-def test_energy_fails_when_a_tile_is_priced_by_another_cost_model():
-    def cheaper_tile(hardware: Hardware) -> None:
-        hardware.tile("t0").costs = HardwareCosts(name="other", write_pulse_energy_pj=0.5)
+def test_energy_fails_when_the_books_use_another_cost_model():
+    def cheaper_books(hardware: Hardware) -> None:
+        hardware.recorder.costs = HardwareCosts(name="other", write_pulse_energy_pj=0.5)
 
-    result = run_program(command_program([SignPattern("t0", "W", 1)]), TILES, setup=cheaper_tile)
+    result = run_program(command_program([SignPattern("t0", "W", 1)]), TILES, setup=cheaper_books)
     check_energy_non_negative(result)
     with pytest.raises(AssertionError, match="(?s)write_pulses energy in phase 'idle' is 4.5 pJ"):
         check_energy_matches_costs(result)
@@ -237,9 +252,7 @@ class _MachineWithLeakyCounters(ControllerStateMachine):
     command_kinds = ("PulseCounts",)
 
     def setup_hardware(self, hardware: Hardware) -> None:
-        recorder = hardware.recorder
-        count = recorder.count_pulses
-        recorder.count_pulses = lambda key, counts: count(key, np.maximum(counts, 0))  # type: ignore[method-assign]
+        leak_down_pulses(hardware.recorder)
 
 
 def test_state_machine_finds_broken_hardware():

@@ -55,7 +55,7 @@ def test_erider_syncs_qtilde_at_every_flip_as_programming_pulses() -> None:
     # The analog copy holds the digital Q̃ (true visible weights, within tolerance + one step).
     trainer = run.program_result["_trainer"]
     qt = run.hardware.tile("layer0").array("Qt")
-    np.testing.assert_allclose(qt.g - qt.reference, trainer.trackers[0].frozen, atol=0.03 + 0.01)
+    np.testing.assert_allclose(qt.g - qt.reference, trainer.filters[0].held, atol=0.03 + 0.01)
 
 
 @pytest.mark.parametrize("program", ["train_agad", "train_erider"])

@@ -1,4 +1,5 @@
-"""Hand-checked steps of the digital update rules (SPEC §6): buffer, choppers, AGAD, RIDER/E-RIDER."""
+"""Hand-checked steps of the digital update rules (SPEC §6): buffer, choppers, the chopper/filter
+block of AGAD and E-RIDER, RIDER's tracker."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import numpy as np
 import pytest
 
 from emulator.algorithms.transfer_rules import (
-    AgadFilter,
     AutoScale,
+    ChopperFilter,
     Choppers,
-    SymmetricPointTracker,
+    ReadAverage,
     buffer_granularity,
     buffer_threshold,
     chopper_period,
@@ -73,40 +74,55 @@ def test_random_choppers_flip_at_the_given_rate() -> None:
     assert np.all(choppers.signs[flipped] == -1.0) and np.all(choppers.signs[~flipped] == 1.0)
 
 
+def agad_block(columns: int = 1, in_chop_prob: float = 0.5) -> ChopperFilter:
+    """The chopper/filter block as AGAD uses it (β = 0.5, regular choppers of period 2)."""
+    return ChopperFilter(1, columns, 0.5, choppers=Choppers(columns, in_chop_prob, random=False),
+                         gate="after_more_than_period", hold="at_next_read")
+
+
 def test_agad_mu_past_refresh_at_first_read_after_flip() -> None:
     # One row, one column; β = 0.5. Reads 1.0, 3.0 under c = +1, flip, then read 5.0 under c = −1.
-    agad = AgadFilter(rows=1, columns=1, beta=0.5)
+    agad = agad_block()
     col = np.array([0])
-    plus, minus = np.array([1.0]), np.array([-1.0])
-    s1 = agad.signal(col, np.array([[1.0]]), plus)      # μ_past = 0: signal 1; μ = 0.5
-    s2 = agad.signal(col, np.array([[3.0]]), plus)      # signal 3; μ = 0.5·0.5 + 0.5·3 = 1.75
+    rng = np.random.default_rng(0)
+    s1 = agad.signal(col, np.array([[1.0]]))            # μ_past = 0: signal 1; μ = 0.5
+    s2 = agad.signal(col, np.array([[3.0]]))            # signal 3; μ = 0.5·0.5 + 0.5·3 = 1.75
     assert (s1[0, 0], s2[0, 0]) == (1.0, 3.0)
-    assert agad.mu[0, 0] == pytest.approx(1.75) and agad.mu_past[0, 0] == 0.0
-    agad.mark_flipped(col)
-    s3 = agad.signal(col, np.array([[5.0]]), minus)     # refresh: μ_past ← μ = 1.75 (before this read)
-    assert agad.mu_past[0, 0] == pytest.approx(1.75)
+    assert agad.mean[0, 0] == pytest.approx(1.75) and agad.held[0, 0] == 0.0
+    np.testing.assert_array_equal(agad.flip(col, sweep=1, rng=rng), col)  # period 2: flips in sweep 1
+    assert agad.choppers.signs[0] == -1.0 and agad.held[0, 0] == 0.0     # μ_past not taken yet
+    s3 = agad.signal(col, np.array([[5.0]]))            # refresh: μ_past ← μ = 1.75 (before this read)
+    assert agad.held[0, 0] == pytest.approx(1.75)
     assert s3[0, 0] == pytest.approx(-1.0 * (5.0 - 1.75))
-    assert agad.mu[0, 0] == pytest.approx(0.5 * 1.75 + 0.5 * 5.0)
-    s4 = agad.signal(col, np.array([[5.0]]), minus)     # no flip since: μ_past stays
-    assert agad.mu_past[0, 0] == pytest.approx(1.75) and s4[0, 0] == pytest.approx(-3.25)
+    assert agad.mean[0, 0] == pytest.approx(0.5 * 1.75 + 0.5 * 5.0)
+    s4 = agad.signal(col, np.array([[5.0]]))            # no flip since: μ_past stays
+    assert agad.held[0, 0] == pytest.approx(1.75) and s4[0, 0] == pytest.approx(-3.25)
+
+
+def test_write_gates_of_agad_and_erider() -> None:
+    """No W writes in the first chopper period: AGAD once sweeps > N, E-RIDER once sweeps ≥ N."""
+    agad = agad_block(in_chop_prob=0.02)  # N = 50
+    erider = ChopperFilter(1, 1, 0.5, choppers=Choppers(1, 0.02, random=False), gate="after_period", hold="at_flip")
+    assert [agad.writes_allowed(s) for s in (49, 50, 51)] == [False, False, True]
+    assert [erider.writes_allowed(s) for s in (49, 50, 51)] == [False, True, True]
 
 
 def test_rider_signal_uses_old_q() -> None:
-    tracker = SymmetricPointTracker(rows=2, columns=3, eta=0.25)
-    tracker.q[:, 1] = [0.4, -0.4]
-    signal = tracker.rider_signal(np.array([1]), np.array([[1.0], [0.0]]))
+    tracker = ReadAverage(rows=2, columns=3, rate=0.25)
+    tracker.mean[:, 1] = [0.4, -0.4]
+    signal = tracker.residual(np.array([1]), np.array([[1.0], [0.0]]))
     np.testing.assert_allclose(signal[:, 0], [0.6, 0.4])                # read − Q_old
-    np.testing.assert_allclose(tracker.q[:, 1], [0.55, -0.3])           # Q ← 0.75 Q + 0.25 read
+    np.testing.assert_allclose(tracker.mean[:, 1], [0.55, -0.3])        # Q ← 0.75 Q + 0.25 read
 
 
 def test_erider_signal_and_sync() -> None:
-    tracker = SymmetricPointTracker(rows=1, columns=2, eta=0.5)
-    signs = np.array([1.0, -1.0])
-    tracker.frozen[0] = [0.2, 0.2]
-    signal = tracker.erider_signal(np.array([0, 1]), np.array([[1.0, 1.0]]), signs)
+    block = ChopperFilter(1, 2, 0.5, choppers=Choppers(2, 0.5, random=False), gate="after_period", hold="at_flip")
+    block.choppers.signs[1] = -1.0
+    block.held[0] = [0.2, 0.2]
+    signal = block.signal(np.array([0, 1]), np.array([[1.0, 1.0]]))
     np.testing.assert_allclose(signal, [[0.8, -0.8]])                   # c·(read − Q̃)
-    np.testing.assert_allclose(tracker.q, [[0.5, 0.5]])                 # Q is the EMA of raw reads
-    np.testing.assert_allclose(tracker.frozen, [[0.2, 0.2]])            # Q̃ unchanged until a flip
-    synced = tracker.sync(np.array([1]))
-    np.testing.assert_allclose(synced, [[0.5]])
-    np.testing.assert_allclose(tracker.frozen, [[0.2, 0.5]])
+    np.testing.assert_allclose(block.mean, [[0.5, 0.5]])                # Q is the EMA of raw reads
+    np.testing.assert_allclose(block.held, [[0.2, 0.2]])                # Q̃ unchanged until a flip
+    flipped = block.flip(np.array([1]), sweep=1, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(flipped, [1])
+    np.testing.assert_allclose(block.held, [[0.2, 0.5]])                # synced at the flip

@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator.scenario import ScenarioError, validate_document
+from emulator.scenario import ScenarioError, load_scenario, validate_document
 from emulator.workloads import (
+    WORKLOAD_KINDS,
     DigitsParams,
     LeastSquaresParams,
     TeacherStudentParams,
     build_workload,
     hardware_toml,
     training_hardware,
+    workload_layers,
 )
 
 from training_helpers import least_squares_document, run_document
@@ -62,6 +64,55 @@ def test_teacher_student_targets_come_from_teacher() -> None:
     pre = workload.forward_float(workload.reference_weights, workload.x_train)
     np.testing.assert_allclose(pre[-1], workload.y_train, atol=1e-12)
     assert [l.shape for l in workload.layers] == [(5, 7), (3, 6)]
+
+
+def refuse_digits_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on loading the digits data set fails (what needs no data must not load it)."""
+    import sklearn.datasets
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the digits data set was loaded")
+
+    monkeypatch.setattr(sklearn.datasets, "load_digits", refuse)
+
+
+@pytest.mark.parametrize("params", [
+    DigitsParams(hidden=[16, 12], activation="tanh", bias="digital"), DigitsParams(bias=False),
+    LeastSquaresParams(inputs=7, rows=3), TeacherStudentParams(inputs=5, hidden=[4, 3], outputs=2)])
+def test_workload_layers_without_data_match_the_built_workload(params: object,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = build_workload(params).layers
+    refuse_digits_data(monkeypatch)
+    assert workload_layers(params) == expected
+
+
+def test_validating_a_digits_scenario_loads_no_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`aimc validate` checks the layer tiles of a digits scenario from its parameters alone."""
+    from pathlib import Path
+
+    refuse_digits_data(monkeypatch)
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    scenario = load_scenario(root / "digits_reramsb_erider.toml")
+    assert scenario.hardware.tiles["layer0"].cols == 64  # digital bias: no bias column
+    section = training_hardware(DigitsParams(hidden=[8]), {"W": {"preset": "ReRamSB"}})
+    assert [(t["rows"], t["cols"]) for t in section["tiles"].values()] == [(8, 65), (10, 9)]
+    document = {"hardware": section, "program": {"name": "train_sgd", "params": {"workload": {"kind": "digits"}}}}
+    with pytest.raises(ScenarioError, match="the workload needs 32×65"):
+        validate_document(document)
+    with pytest.raises(AssertionError, match="was loaded"):
+        build_workload(DigitsParams())
+
+
+def test_workload_kinds_are_declared_once() -> None:
+    """The registry lists every kind; the params union and build_workload derive from it."""
+    from emulator.algorithms.training import TrainingParams
+
+    assert list(WORKLOAD_KINDS) == ["least_squares", "teacher_student", "digits"]
+    for kind, entry in WORKLOAD_KINDS.items():
+        params = TrainingParams.model_validate({"workload": {"kind": kind}}).workload
+        assert type(params) is entry.params_model and params.kind == kind
+    with pytest.raises(Exception, match="kind"):
+        TrainingParams.model_validate({"workload": {"kind": "mnist"}})
 
 
 def test_hardware_helper_generates_a_valid_scenario() -> None:

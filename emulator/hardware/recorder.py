@@ -1,6 +1,6 @@
-"""Counters, energy, metrics and the optional event trace of one run.
+"""Counters, energy and metrics of one run, kept by observing the hardware's operations.
 
-Counters are exact int64 and add up by construction: each pulse operation adds the same
+Counters are exact int64 and add up by construction: each write operation adds the same
 numbers to the per-cell arrays, to its (array, phase) total and so to the run total; the
 test suite keeps it so. Tile-wide pulses are counted as a scalar per array (one pulse on
 every cell) so that counting never costs a full pass over the array.
@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emulator._kernels import accumulate_signed_counts_batch
+from emulator.units import ps_to_ns
+
+if TYPE_CHECKING:
+    from emulator.hardware.costs import HardwareCosts
+    from emulator.hardware.operations import Operation
 
 
 @dataclass
@@ -69,21 +74,15 @@ class ArrayPulseCounter:
                 int(self.down_cells.sum()) + self.uniform_down * cells + self.mixed_patterns * cells - mixed_up)
 
 
-@dataclass(frozen=True)
-class TraceEvent:
-    """One timed activity of one component, for trace exports."""
-
-    component: str
-    name: str
-    start_ps: int
-    end_ps: int
-    args: dict[str, Any]
-
-
 class Recorder:
-    """Collects everything a run reports. The hardware writes to it; programs add metrics."""
+    """Everything a run reports, kept by observing the hardware's operations; programs add metrics.
 
-    def __init__(self, trace: bool = False) -> None:
+    Counters, reads, slots, busy time and events come straight from the `Operation` records; their
+    energy from the cost model's formulas (`HardwareCosts.energy_terms`).
+    """
+
+    def __init__(self, costs: HardwareCosts) -> None:
+        self.costs = costs
         self.phase = "idle"
         self.arrays: dict[str, ArrayPulseCounter] = {}
         self.phase_pulses: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(2, np.int64))
@@ -98,8 +97,6 @@ class Recorder:
         self.ideal_writes: dict[str, int] = defaultdict(int)
         """Cells set by idealized programming (`SetWeights`), per array: no pulses were counted."""
         self.metrics: list[tuple[int, str, int, str, float]] = []
-        self.tracing = trace
-        self.trace_events: list[TraceEvent] = []
         self.env: Any = None
 
     @property
@@ -107,68 +104,64 @@ class Recorder:
         """Current simulated time (ps), once the recorder is attached to an environment."""
         return int(self.env.now) if self.env is not None else 0
 
-    # ---------------------------------------------------------------- registration
     def register_array(self, key: str, shape: tuple[int, int]) -> None:
         """Declare an array (named "tile/array") so its counters exist from the start."""
         self.arrays[key] = ArrayPulseCounter(shape)
 
-    # ---------------------------------------------------------------- counting
-    def count_uniform_pulse(self, key: str, direction: int, repeat: int = 1) -> None:
-        """`repeat` pulses of one sign on every cell of an array."""
+    # ---------------------------------------------------------------- the operation stream
+    def observe(self, operation: Operation) -> None:
+        """Book one finished operation."""
+        self.events += operation.events
+        if operation.busy:
+            self.busy_ps[operation.component] += operation.end_ps - operation.start_ps
+        kind, array = operation.kind, operation.array or operation.component
+        if kind == "write":
+            self._count_write(operation)
+        elif kind == "read":
+            self.reads[(array, operation.phase)] += (operation.mvms, operation.conversions, operation.dac_inputs)
+        elif kind == "digital":
+            self.digital_ops[operation.name] += operation.elements
+        elif kind == "set":
+            self.ideal_writes[array] += operation.elements
+        elif kind == "command":
+            self.commands[operation.name] += 1
+        elif kind == "phase":
+            self.phase_time_ps[operation.name] += operation.end_ps - operation.start_ps
+            self.phase = operation.phase
+        for category, energy_pj in self.costs.energy_terms(operation):
+            self.add_energy(category, energy_pj, operation.phase)
+
+    def _count_write(self, operation: Operation) -> None:
+        key = operation.array or operation.component
+        self.slots[key] += operation.slots
+        pulses = operation.pulses
+        if pulses is None:
+            return
         counter = self.arrays[key]
-        cells = counter.shape[0] * counter.shape[1]
-        if direction > 0:
-            counter.uniform_up += repeat
-            self.phase_pulses[(key, self.phase)][0] += cells * repeat
-        else:
-            counter.uniform_down += repeat
-            self.phase_pulses[(key, self.phase)][1] += cells * repeat
+        if pulses.uniform:
+            if pulses.uniform > 0:
+                counter.uniform_up += pulses.repeat
+            else:
+                counter.uniform_down += pulses.repeat
+        elif pulses.up_mask is not None:
+            counter.add_up_mask(pulses.up_mask)
+        elif pulses.counts is not None:
+            counts = np.ascontiguousarray(pulses.counts)
+            scratch = np.empty((counts.shape[0], 2), dtype=np.int64)
+            accumulate_signed_counts_batch(counts.reshape(counts.shape[0], -1), counter.up_cells.reshape(-1),
+                                           counter.down_cells.reshape(-1), scratch)
+        self.phase_pulses[(key, operation.phase)] += (operation.up_pulses, operation.down_pulses)
 
-    def count_up_mask(self, key: str, up: np.ndarray) -> tuple[int, int]:
-        """One pulse on every cell of an array, up where `up` is True; returns (up, down) totals."""
-        counter = self.arrays[key]
-        counter.add_up_mask(up)
-        ups = int(np.count_nonzero(up))
-        totals = (ups, up.size - ups)
-        self.phase_pulses[(key, self.phase)] += totals
-        return totals
-
-    def count_pulses(self, key: str, counts: np.ndarray) -> tuple[int, int]:
-        """Signed per-cell counts applied to an array; returns (up, down) totals."""
-        up, down = self.count_pulse_batch(key, np.asarray(counts)[np.newaxis])[0]
-        return int(up), int(down)
-
-    def count_pulse_batch(self, key: str, counts: np.ndarray) -> np.ndarray:
-        """Several updates' signed counts (updates × rows × cols); returns their (up, down)
-        totals, one row per update."""
-        counter = self.arrays[key]
-        totals = np.empty((counts.shape[0], 2), dtype=np.int64)
-        accumulate_signed_counts_batch(np.ascontiguousarray(counts).reshape(counts.shape[0], -1),
-                                       counter.up_cells.reshape(-1), counter.down_cells.reshape(-1), totals)
-        self.phase_pulses[(key, self.phase)] += totals.sum(axis=0)
-        return totals
-
-    def count_read(self, key: str, mvms: int, conversions: int, dac_conversions: int) -> None:
-        self.reads[(key, self.phase)] += (mvms, conversions, dac_conversions)
-
-    def add_energy(self, category: str, energy_pj: float) -> None:
+    def add_energy(self, category: str, energy_pj: float, phase: str | None = None) -> None:
         if energy_pj < 0:
             raise ValueError(f"negative energy {energy_pj} pJ for {category}")
-        self.energy_pj[(category, self.phase)] += energy_pj
+        self.energy_pj[(category, phase if phase is not None else self.phase)] += energy_pj
 
-    def add_busy(self, component: str, duration_ps: int) -> None:
-        self.busy_ps[component] += duration_ps
-
-    # ---------------------------------------------------------------- metrics and trace
+    # ---------------------------------------------------------------- metrics
     def metric(self, name: str, value: float, step: int = -1) -> None:
         """Record a user metric at the current simulated time."""
         self.metrics.append((self.now_ps, self.phase, step, name, float(value)))
 
-    def trace(self, component: str, name: str, start_ps: int, end_ps: int, **args: Any) -> None:
-        if self.tracing:
-            self.trace_events.append(TraceEvent(component, name, start_ps, end_ps, args))
-
-    # ---------------------------------------------------------------- totals
     def total_pulses(self) -> int:
         return int(sum(int(v.sum()) for v in self.phase_pulses.values()))
 
@@ -199,7 +192,7 @@ class Recorder:
             energy_by_category[category] += value
             energy_by_phase[phase] += value
         return {
-            "latency_ns": self.now_ps / 1000.0,
+            "latency_ns": ps_to_ns(self.now_ps),
             "latency_ps": int(self.now_ps),
             "total_pulses": self.total_pulses(),
             "pulses": pulses_by_array,
@@ -211,8 +204,8 @@ class Recorder:
             "energy_pj": {"total": self.total_energy_pj(),
                           "by_category": dict(sorted(energy_by_category.items())),
                           "by_phase": dict(sorted(energy_by_phase.items()))},
-            "phase_time_ns": {phase: t / 1000.0 for phase, t in sorted(self.phase_time_ps.items())},
-            "busy_ns": {component: t / 1000.0 for component, t in sorted(self.busy_ps.items())},
+            "phase_time_ns": {phase: ps_to_ns(t) for phase, t in sorted(self.phase_time_ps.items())},
+            "busy_ns": {component: ps_to_ns(t) for component, t in sorted(self.busy_ps.items())},
             "slots": dict(sorted(self.slots.items())),
             "commands": dict(sorted(self.commands.items())),
             "digital_ops": dict(sorted(self.digital_ops.items())),

@@ -1,0 +1,76 @@
+"""A helper thread that shares large pulse-run updates with the calling thread.
+
+An update is split into equal ranges of cells (chunks). The helper first makes every chunk's
+c2c draws, in chunk order, while the calling thread applies chunks from the front as their
+draws arrive; then the helper applies chunks from the back. numpy's draws and the compiled
+kernels release the GIL, so both cores work. Each chunk's draws are fixed by the chunk order
+and chunks touch disjoint cells, so the result does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+import numpy as np
+
+#: Pulse-run updates of at least this many pulses are split into min(MAX_CHUNKS, pulses //
+#: CHUNK_PULSES) equal ranges of cells, shared with the helper thread.
+PARALLEL_MIN_PULSES = 1 << 16
+CHUNK_PULSES = 1 << 14
+MAX_CHUNKS = 16
+
+_HELPER_POOL: list[ThreadPoolExecutor] = []
+
+
+class _ChunkClaims:
+    """Chunks 0..n−1 handed out once each, from the front (this thread) or the back (helper)."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._front, self._back = 0, count - 1
+
+    def take(self, from_back: bool) -> int | None:
+        """The next unclaimed chunk from that end, or None when all are taken."""
+        with self._lock:
+            if self._front > self._back:
+                return None
+            if from_back:
+                self._back -= 1
+                return self._back + 1
+            self._front += 1
+            return self._front - 1
+
+
+def helper_pool() -> ThreadPoolExecutor:
+    """One helper thread per process for c2c draws and pulse runs (created on first use)."""
+    if not _HELPER_POOL:
+        _HELPER_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-runs"))
+    return _HELPER_POOL[0]
+
+
+def chunk_ranges(cells: int, pulses: int) -> list[slice]:
+    """Equal ranges of `cells` flat cells for an update of `pulses` pulses (≥ PARALLEL_MIN_PULSES)."""
+    chunk_count = min(MAX_CHUNKS, pulses // CHUNK_PULSES)
+    bounds = np.linspace(0, cells, chunk_count + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def apply_chunks(apply: Callable[[int], None], count: int, draws: Sequence[Callable[[], object]] = ()) -> None:
+    """Run `apply(i)` once for every chunk i < count on two threads; `draws[i]` (if given) makes
+    chunk i's noise on the helper thread, in order, before the helper applies any chunk."""
+    claims = _ChunkClaims(count)
+
+    def apply_from_the_back() -> None:
+        while (index := claims.take(from_back=True)) is not None:
+            apply(index)
+
+    pool = helper_pool()
+    drawn = [pool.submit(draw) for draw in draws]
+    helper = pool.submit(apply_from_the_back)  # after every draw: the pool runs its queue in order
+    while (index := claims.take(from_back=False)) is not None:
+        if drawn:
+            drawn[index].result()
+        apply(index)
+    helper.result()
