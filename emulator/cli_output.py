@@ -7,6 +7,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from emulator.units import ns_to_us, pj_to_uj
+
 
 class ProgressBar:
     """tqdm bar driven by a program's progress reports (silent when disabled)."""
@@ -78,7 +80,7 @@ def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) ->
         rows.append({"array": key, "up": info["up"], "down": info["down"], "total": info["total"],
                      "per_cell_max": info["per_cell_max"]})
     lines.append(format_table(rows, ["array", "up", "down", "total", "per_cell_max"]))
-    lines.append(f"simulated latency {hw['latency_ns'] / 1000.0:.3f} µs, energy {hw['energy_pj']['total'] / 1e6:.6g} µJ, "
+    lines.append(f"simulated latency {ns_to_us(hw['latency_ns']):.3f} µs, energy {pj_to_uj(hw['energy_pj']['total']):.6g} µJ, "
                  f"MVMs {hw['total_mvms']}, ADC conversions {hw['total_conversions']}, events {hw['events']}")
     for section in ("result", "ground_truth"):
         scalars = {k: v for k, v in summary[section].items() if isinstance(v, (int, float, bool, str))}

@@ -30,6 +30,7 @@ from emulator.plots import (
     sweep_heatmap_figure,
 )
 from emulator.registry import ProgramEntry, get_program
+from emulator.units import ns_to_us
 
 DEFAULT_SWEEP_METRIC = "energy_pj"
 Series = dict[str, list[tuple[float, float, float]]]
@@ -248,8 +249,8 @@ def _hardware_figures(files: dict[str, bytes], hw: dict[str, Any]) -> None:
     energy = {"by category": hw["energy_pj"]["by_category"], "by phase": hw["energy_pj"]["by_phase"]}
     _save(files, "energy", _bars_figure({k: {kk: vv / 1e6 for kk, vv in v.items()} for k, v in energy.items()},
                                         "energy breakdown", "energy (µJ)"))
-    latency = {"phase time": {k: v / 1000.0 for k, v in hw["phase_time_ns"].items()},
-               "busy": {k: v / 1000.0 for k, v in hw["busy_ns"].items()}}
+    latency = {"phase time": {k: ns_to_us(v) for k, v in hw["phase_time_ns"].items()},
+               "busy": {k: ns_to_us(v) for k, v in hw["busy_ns"].items()}}
     _save(files, "latency", _bars_figure(latency, "latency breakdown", "time (µs)"))
 
 

@@ -10,9 +10,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Mapping, Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
+
+from emulator.units import ps_to_ns
 
 METRIC_COLUMNS = ("time_ns", "phase", "step", "metric", "value")
 
@@ -50,7 +52,7 @@ def metrics_csv(rows: Iterable[tuple[int, str, int, str, float]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(METRIC_COLUMNS)
     for time_ps, phase, step, metric, value in rows:
-        writer.writerow([f"{time_ps / 1000.0:.3f}", phase, step, metric, repr(float(value))])
+        writer.writerow([f"{ps_to_ns(time_ps):.3f}", phase, step, metric, repr(float(value))])
     return buffer.getvalue()
 
 

@@ -24,6 +24,16 @@ def ps_to_us(time_ps: float) -> float:
     return time_ps / 1e6
 
 
+def ns_to_us(time_ns: float) -> float:
+    """A duration in ns as µs, for messages and plots."""
+    return time_ns / 1000.0
+
+
+def pj_to_uj(energy_pj: float) -> float:
+    """An energy in pJ as µJ, for messages."""
+    return energy_pj / 1e6
+
+
 def fj_to_pj(energy_fj: float) -> float:
     """An energy in fJ as pJ."""
     return energy_fj / FJ_PER_PJ

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emulator.hardware import Hardware
+from emulator.units import ps_to_ns
 from emulator.workloads import activate
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def probe_training(hardware: Hardware, params: TrainingParams, label: str, step:
         for (_, phase), counts in recorder.phase_pulses.items():
             key = f"pulses_at_target_{phase}"
             values[key] = values.get(key, 0.0) + float(counts.sum())
-        values["latency_ns_at_target"] = recorder.now_ps / 1000.0
+        values["latency_ns_at_target"] = ps_to_ns(recorder.now_ps)
         values["energy_pj_at_target"] = recorder.total_energy_pj()
         trainer.truth_at_target = {k: v for k, v in values.items() if "at_target" in k}
     if label in ("epoch", "target_reached") and trainer.uses_tiles:

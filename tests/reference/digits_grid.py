@@ -30,7 +30,10 @@ from conftest import reference_python  # noqa: E402
 
 CELLS = [(m, s) for m in (0.0, 0.2, 0.4) for s in (0.05, 0.4, 1.0)]
 SCENARIOS = {"ttv2": "digits_reramsb_ttv2.toml", "agad": "digits_reramsb_agad.toml",
-             "erider": "digits_reramsb_erider.toml", "sgd": "digits_reramsb_sgd.toml"}
+             "erider": "digits_reramsb_erider.toml", "rider": "digits_reramsb_rider.toml",
+             "sgd": "digits_reramsb_sgd.toml"}
+#: Algorithms the reference simulator has no preset for (emulator side only).
+EMULATOR_ONLY = ("erider", "rider")
 CACHE = REPO / "results" / "reference_grid"
 
 
@@ -98,7 +101,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs) as pool:
         for algorithm in args.algorithms:
             for ref_mean, ref_std in cells:
-                if args.side in ("both", "reference") and algorithm != "erider":
+                if args.side in ("both", "reference") and algorithm not in EMULATOR_ONLY:
                     runs[("reference", algorithm, ref_mean, ref_std)] = [
                         pool.submit(reference_run, algorithm, ref_mean, ref_std, 100 + k, args.epochs)
                         for k in range(args.seeds)]
