@@ -1,17 +1,17 @@
 """A helper thread that shares large pulse-run updates with the calling thread.
 
-An update is split into equal ranges of cells (chunks). The helper first makes every chunk's
-c2c draws, in chunk order, while the calling thread applies chunks from the front as their
-draws arrive; then the helper applies chunks from the back. numpy's draws and the compiled
-kernels release the GIL, so both cores work. Each chunk's draws are fixed by the chunk order
-and chunks touch disjoint cells, so the result does not depend on timing.
+An update is split into equal ranges of cells (chunks). The calling thread takes chunks from
+the front, the helper from the back; each chunk draws its own c2c normals (positions of the
+counter-based stream fixed by the chunk, devices/_random.py) and applies them, in compiled
+code that releases the GIL, so both cores work. Chunks touch disjoint cells and their draws do
+not depend on which thread makes them, so the result does not depend on timing.
 """
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class _ChunkClaims:
 
 
 def helper_pool() -> ThreadPoolExecutor:
-    """One helper thread per process for c2c draws and pulse runs (created on first use)."""
+    """One helper thread per process for pulse runs (created on first use)."""
     if not _HELPER_POOL:
         _HELPER_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-runs"))
     return _HELPER_POOL[0]
@@ -57,20 +57,16 @@ def chunk_ranges(cells: int, pulses: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def apply_chunks(apply: Callable[[int], None], count: int, draws: Sequence[Callable[[], object]] = ()) -> None:
-    """Run `apply(i)` once for every chunk i < count on two threads; `draws[i]` (if given) makes
-    chunk i's noise on the helper thread, in order, before the helper applies any chunk."""
+def apply_chunks(apply: Callable[[int], None], count: int) -> None:
+    """Run `apply(i)` once for every chunk i < count on two threads (this one from the front,
+    the helper from the back)."""
     claims = _ChunkClaims(count)
 
     def apply_from_the_back() -> None:
         while (index := claims.take(from_back=True)) is not None:
             apply(index)
 
-    pool = helper_pool()
-    drawn = [pool.submit(draw) for draw in draws]
-    helper = pool.submit(apply_from_the_back)  # after every draw: the pool runs its queue in order
+    helper = helper_pool().submit(apply_from_the_back)
     while (index := claims.take(from_back=False)) is not None:
-        if drawn:
-            drawn[index].result()
         apply(index)
     helper.result()

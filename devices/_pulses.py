@@ -4,18 +4,19 @@ Pulse runs on one cell are applied one pulse after another, each seeing the upda
 clipped to the cell's bounds: for affine laws in one compiled pass over the cells
 (devices/_kernels.py), large updates shared with a helper thread (devices/_parallel.py); for
 the other laws by a numpy loop over pulse index. There is never a Python loop over cells.
+Every c2c draw comes from the array's counter-based `NormalStream` (devices/_random.py): one
+update index per pulse-run update or tile-wide pulse, its draws in cell order.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, Mapping
 
 import numpy as np
 
 from devices._kernels import apply_affine_pulse, apply_affine_runs, apply_affine_runs_batch, total_pulses
 from devices._parallel import PARALLEL_MIN_PULSES, apply_chunks, chunk_ranges
-from devices._random import standard_normal, standard_normal_runs
+from devices._random import NormalStream
 from devices.response import StepLaw
 
 #: Per-sign coefficients (up_<suffix> / down_<suffix>) that mixed-sign numpy pulses select
@@ -58,7 +59,7 @@ class PulseEngine:
     """Pulses on one array: its law, per-cell coefficients, c2c noise stream and scratch buffers.
 
     `g` and `touched` (the cells to redraw write noise for) are the array's state, passed in
-    and changed in place.
+    and changed in place. The c2c stream is keyed by a child of `noise_rng`'s seed.
     """
 
     def __init__(self, law: StepLaw[Any], parameters: dict[str, np.ndarray], shape: tuple[int, int],
@@ -68,6 +69,7 @@ class PulseEngine:
         self.parameters = parameters
         self.shape, self.size, self.dtype = shape, shape[0] * shape[1], dtype
         self.noise_rng = noise_rng
+        self.normals = NormalStream.of_generator(noise_rng)
         add_kernel_coefficients(parameters, law.affine, self.sigma, dtype)
         self._scratch: dict[str, np.ndarray] = {}
         self._sigma_and_one = np.array([self.sigma, 1.0], dtype=dtype)  # kernel scalars
@@ -113,9 +115,8 @@ class PulseEngine:
         offsets = np.zeros(totals.size + 1, dtype=np.int64)
         np.cumsum(totals, out=offsets[1:])
         noise = self._no_noise
-        if self.sigma > 0.0 and offsets[-1]:
-            noise = standard_normal_runs(self.noise_rng, totals, self.dtype,
-                                         self._scratch_flat("run_noise", int(offsets[-1])))
+        if self.sigma > 0.0:  # one update index per update, as pulse_runs takes
+            noise = self.normals.fill_updates(offsets, self._scratch_flat("run_noise", int(offsets[-1])))
         up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = self._kernel_arrays
         apply_affine_runs_batch(g.reshape(-1), flat_counts, up_a, up_c, down_a, down_c, b_min, b_max, noise,
                                 offsets, self._sigma_and_one, up_std, down_std, self._multiplicative,
@@ -146,37 +147,37 @@ class PulseEngine:
             mask = np.ascontiguousarray(up, dtype=bool).reshape(-1)
         noise = self._no_noise
         if self.sigma > 0.0:
-            noise = standard_normal(self.noise_rng, self.size, self.dtype, out=self._scratch_flat("pulse_noise", self.size))
+            noise = self.normals.fill(self._scratch_flat("pulse_noise", self.size))
         apply_affine_pulse(g.reshape(-1), mask, up_a, up_c, down_a, down_c, b_min, b_max, noise,
                            self._sigma_and_one, up_std, down_std, self._multiplicative)
 
     def _apply_affine_runs(self, g: np.ndarray, touched: np.ndarray, flat_counts: np.ndarray) -> None:
         """Pulse runs of an affine law on flat g, cell by cell in one compiled loop, with one c2c
-        draw per pulse in cell order; large updates in chunks of cells on two threads, the
-        draws of chunk after chunk made by the helper (devices/_parallel.py)."""
+        draw per pulse in cell order (one update of the stream); large updates in chunks of
+        cells on two threads, each chunk drawing its own positions (devices/_parallel.py)."""
         noisy = self.sigma > 0.0
+        update = self.normals.take() if noisy else 0
         total = int(total_pulses(flat_counts))
         if total == 0:
             return
         buffer = self._scratch_flat("run_noise", total if noisy else 0)
         if total < PARALLEL_MIN_PULSES:
-            noise = standard_normal(self.noise_rng, total, self.dtype, out=buffer) if noisy else self._no_noise
+            noise = self.normals.fill(buffer, update) if noisy else self._no_noise
             self._runs(g, flat_counts, self._kernel_arrays, noise, touched)
             return
         chunks = chunk_ranges(flat_counts.size, total)
-        if noisy:
-            offsets = np.cumsum([0] + [int(total_pulses(flat_counts[chunk])) for chunk in chunks])
-            pieces = [buffer[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        else:
-            pieces = [self._no_noise] * len(chunks)
+        offsets = np.cumsum([0] + [int(total_pulses(flat_counts[chunk])) for chunk in chunks]) if noisy else None
 
         def apply(index: int) -> None:
             cells = chunks[index]
             arrays = tuple(array[cells] if array.size else array for array in self._kernel_arrays)
-            self._runs(g[cells], flat_counts[cells], arrays, pieces[index], touched[cells])
+            noise = self._no_noise
+            if offsets is not None:
+                start = int(offsets[index])
+                noise = self.normals.fill(buffer[start:int(offsets[index + 1])], update, start)
+            self._runs(g[cells], flat_counts[cells], arrays, noise, touched[cells])
 
-        draws = [partial(standard_normal, self.noise_rng, piece.size, self.dtype, piece) for piece in pieces]
-        apply_chunks(apply, len(chunks), draws if noisy else ())
+        apply_chunks(apply, len(chunks))
 
     def _runs(self, g: np.ndarray, counts: np.ndarray, arrays: tuple[np.ndarray, ...], noise: np.ndarray,
               touched: np.ndarray) -> None:
@@ -208,7 +209,7 @@ class PulseEngine:
     def _with_noise(self, signed: np.ndarray, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool,
                     choose: np.ndarray | None, full: bool) -> np.ndarray:
         """The signed steps with one c2c draw each, of the law's noise kind."""
-        noise = standard_normal(self.noise_rng, g.shape, self.dtype)
+        noise = self.normals.draw(g.shape, self.dtype)
         if self.law.noise_kind == "multiplicative":
             # Δ·(1 + σξ), as the affine path (an infinite step stays a clipped step).
             noise *= self.sigma

@@ -2,7 +2,8 @@
 
 The reference applies every pulse of every cell one at a time with the formulas of
 `PulseEngine._step` (devices/_pulses.py), in the state's dtype, consuming the same c2c draws
-(Σ|n| of them, in cell order). The kernel must give the same bits, for every affine family, noise kind and dtype.
+(Σ|n| of them, in cell order: the next update of the array's counter-based stream). The kernel
+must give the same bits, for every affine family, noise kind and dtype.
 """
 
 from __future__ import annotations
@@ -14,22 +15,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devices import DeviceArray, get_preset
-from devices._random import standard_normal, standard_normal_runs
+from devices._random import NormalStream
 
 from test_device_properties import PROPERTY_SETTINGS, SHAPE, device_configs
 
 
-def _reference_runs(array: DeviceArray, counts: np.ndarray, noise_rng: np.random.Generator,
-                    noise: np.ndarray | None = None) -> np.ndarray:
-    """g after the pulse runs, pulse by pulse in Python scalars of the state's dtype
-    (consuming `noise`, or Σ|n| fresh draws from `noise_rng`)."""
+def _next_draws(array: DeviceArray) -> NormalStream:
+    """A copy of the array's c2c stream, to draw what its next update will draw."""
+    return copy.deepcopy(array._engine.normals)
+
+
+def _reference_runs(array: DeviceArray, counts: np.ndarray, normals: NormalStream) -> np.ndarray:
+    """g after the pulse runs, pulse by pulse in Python scalars of the state's dtype, with the
+    Σ|n| draws of the next update of `normals` in cell order."""
     p = {name: value.reshape(-1) for name, value in array.parameters.items()}
     sigma = array.config.dw_min_std
     kind = array.law.noise_kind
     flat = counts.reshape(-1)
-    if noise is None:
-        noise = (standard_normal(noise_rng, int(np.abs(flat).sum()), array.dtype) if sigma > 0.0
-                 else np.zeros(0, array.dtype))
+    noise = normals.draw(int(np.abs(flat).sum()), array.dtype) if sigma > 0.0 else np.zeros(0, array.dtype)
     dtype = array.dtype.type
     sigma_d, one = dtype(sigma), dtype(1.0)
     g = array.g.reshape(-1).copy()
@@ -59,7 +62,7 @@ def test_kernel_matches_pulse_by_pulse_reference(config, seed, count_seed, longe
     if not array.law.affine:
         return  # other laws run the numpy loop over pulse index
     counts = np.random.default_rng(count_seed).integers(-longest, longest + 1, SHAPE).astype(np.int32)
-    expected = _reference_runs(array, counts, copy.deepcopy(array.noise_rng))
+    expected = _reference_runs(array, counts, _next_draws(array))
     array.pulse_counts(counts)
     np.testing.assert_array_equal(array.g, expected)
 
@@ -91,27 +94,19 @@ def test_every_pulsed_cell_is_marked_for_write_noise() -> None:
     np.testing.assert_array_equal(array._state.touched, counts != 0)
 
 
-def test_large_noisy_updates_draw_chunk_by_chunk_in_cell_order() -> None:
-    """Above the pipelining threshold the draws are made chunk after chunk (equal ranges of
-    cells, overlapped with the kernel by a helper thread) and consumed in cell order: the
-    result equals the pulse-by-pulse reference fed with exactly those draws, whatever the
-    timing of the threads."""
+def test_large_noisy_updates_on_two_threads_equal_the_reference() -> None:
+    """Above the threshold the update is applied chunk by chunk (equal ranges of cells) on two
+    threads, each chunk drawing its own positions of the counter-based stream: the result equals
+    the pulse-by-pulse reference with the update's draws in cell order, whatever the timing."""
     from devices import SoftBoundsConfig
     from devices._parallel import CHUNK_PULSES, MAX_CHUNKS, PARALLEL_MIN_PULSES
 
     shape = (200, 300)
     counts = np.random.default_rng(5).integers(-4, 5, shape).astype(np.int32)
     total = int(np.abs(counts).sum())
-    assert total >= PARALLEL_MIN_PULSES
+    assert total >= PARALLEL_MIN_PULSES and min(MAX_CHUNKS, total // CHUNK_PULSES) > 1
     array = DeviceArray(SoftBoundsConfig(dw_min_std=0.3), shape, seed=11)
-    rng = copy.deepcopy(array.noise_rng)
-    chunk_count = min(MAX_CHUNKS, total // CHUNK_PULSES)
-    assert chunk_count > 1
-    bounds = np.linspace(0, counts.size, chunk_count + 1).astype(int)
-    flat = counts.reshape(-1)
-    noise = np.concatenate([standard_normal(rng, int(np.abs(flat[a:b]).sum()), array.dtype)
-                            for a, b in zip(bounds[:-1], bounds[1:])])
-    expected = _reference_runs(array, counts, rng, noise)
+    expected = _reference_runs(array, counts, _next_draws(array))
     array.pulse_counts(counts)
     np.testing.assert_array_equal(array.g, expected)
 
@@ -129,7 +124,7 @@ def test_tile_wide_pulse_matches_pulse_by_pulse_reference(config, seed, mask_see
     if how in ("up", "down"):
         up[...] = how == "up"
     counts = np.where(up, 1, -1).astype(np.int32)
-    expected = _reference_runs(array, counts, copy.deepcopy(array.noise_rng))
+    expected = _reference_runs(array, counts, _next_draws(array))
     if how in ("up", "down"):
         array.pulse_all(1 if how == "up" else -1)
     elif how == "mask":
@@ -189,11 +184,12 @@ def test_batch_of_updates_equals_one_update_after_another(config, seed, count_se
     np.testing.assert_array_equal(batched.g, sequential.g)
     np.testing.assert_array_equal(batched._state.touched, sequential._state.touched)
     assert batched.noise_rng.random() == sequential.noise_rng.random()
+    assert batched._engine.normals.updates == sequential._engine.normals.updates
 
 
 def test_batch_with_a_large_update_takes_the_chunked_path_with_the_same_result() -> None:
-    """An update of ≥ 65 536 pulses in a batch runs on the two-thread chunked path; small and
-    large Box–Muller-sized draws keep the order of one `pulse_counts` after another."""
+    """An update of ≥ 65 536 pulses in a batch runs on the two-thread chunked path; every update,
+    small or large, keeps its index of the c2c stream as in one `pulse_counts` after another."""
     config = get_preset("ReRamSB")
     shape = (256, 256)
     batched, sequential = DeviceArray(config, shape, seed=3), DeviceArray(config, shape, seed=3)
@@ -206,15 +202,4 @@ def test_batch_with_a_large_update_takes_the_chunked_path_with_the_same_result()
     batched.pulse_counts_batch(counts)
     np.testing.assert_array_equal(batched.g, sequential.g)
     assert batched.noise_rng.random() == sequential.noise_rng.random()
-
-
-@PROPERTY_SETTINGS
-@given(sizes=st.lists(st.sampled_from([0, 1, 7, 2047, 2048, 5001]), max_size=6), float64=st.booleans(),
-       seed=st.integers(0, 2**16))
-def test_noise_runs_equal_one_draw_per_size(sizes, float64, seed) -> None:
-    dtype = np.float64 if float64 else np.float32
-    one_by_one, runs = np.random.default_rng(seed), np.random.default_rng(seed)
-    expected = [standard_normal(one_by_one, size, dtype) for size in sizes if size]
-    drawn = standard_normal_runs(runs, np.array(sizes, dtype=np.int64), dtype, np.empty(sum(sizes), dtype))
-    np.testing.assert_array_equal(drawn, np.concatenate(expected) if expected else np.zeros(0, dtype))
-    assert one_by_one.random() == runs.random()
+    assert batched._engine.normals.updates == sequential._engine.normals.updates == len(counts)
