@@ -29,6 +29,19 @@ def total_pulses(counts: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
+def update_offsets(counts: np.ndarray) -> tuple[np.ndarray, int]:
+    """Where each update's draws start, offsets[u] = Σ|n| of the updates before u (updates × cells;
+    int64, updates + 1 entries, the last the total), and the largest update's Σ|n|."""
+    offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+    largest = 0
+    for update in range(counts.shape[0]):
+        pulses = total_pulses(counts[update])
+        offsets[update + 1] = offsets[update] + pulses
+        largest = max(largest, pulses)
+    return offsets, largest
+
+
+@njit(cache=True, nogil=True)
 def apply_affine_runs(
     g: np.ndarray,
     counts: np.ndarray,

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from devices._kernels import apply_affine_pulse, apply_affine_runs, apply_affine_runs_batch, total_pulses
+from devices._kernels import apply_affine_pulse, apply_affine_runs, apply_affine_runs_batch, total_pulses, update_offsets
 from devices._parallel import PARALLEL_MIN_PULSES, apply_chunks, chunk_ranges
 from devices._random import NormalStream
 from devices.response import StepLaw
@@ -104,16 +104,14 @@ class PulseEngine:
         touched.reshape(-1)[active] = True
 
     def pulse_runs_batch(self, g: np.ndarray, touched: np.ndarray, counts: np.ndarray) -> bool:
-        """Several small updates (updates × rows × cols) of an affine law in one compiled call, with
-        the draws of `pulse_runs` on each in order; False (nothing done) where that does not apply."""
-        if len(counts) <= 1 or not self.law.affine or counts.dtype not in (np.int32, np.int64):
+        """Small updates (updates × rows × cols) of an affine law in one compiled call, with the
+        draws of `pulse_runs` on each in order; False (nothing done) where that does not apply."""
+        if not len(counts) or not self.law.affine or counts.dtype not in (np.int32, np.int64):
             return False
         flat_counts = np.ascontiguousarray(counts).reshape(counts.shape[0], -1)
-        totals = np.array([total_pulses(update) for update in flat_counts], dtype=np.int64)
-        if totals.max(initial=0) >= PARALLEL_MIN_PULSES:  # the chunked two-thread path per update
+        offsets, largest = update_offsets(flat_counts)
+        if largest >= PARALLEL_MIN_PULSES:  # the chunked two-thread path, update by update
             return False
-        offsets = np.zeros(totals.size + 1, dtype=np.int64)
-        np.cumsum(totals, out=offsets[1:])
         noise = self._no_noise
         if self.sigma > 0.0:  # one update index per update, as pulse_runs takes
             noise = self.normals.fill_updates(offsets, self._scratch_flat("run_noise", int(offsets[-1])))

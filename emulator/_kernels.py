@@ -151,9 +151,10 @@ def stochastic_counts(row_uniforms: np.ndarray, column_uniforms: np.ndarray, row
 @njit(cache=True, nogil=True)
 def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probability: np.ndarray,
                             column_probability: np.ndarray, row_sign: np.ndarray, column_sign: np.ndarray,
-                            out: np.ndarray, slot_pulses: np.ndarray) -> None:
+                            out: np.ndarray, slot_pulses: np.ndarray, totals: np.ndarray) -> None:
     """`stochastic_counts` for several trains (one per sample) into out (samples × rows × cols),
-    and the cell pulses of every slot, sample after sample, into slot_pulses (Σ slots).
+    the cell pulses of every slot, sample after sample, into slot_pulses (Σ slots), and each
+    sample's (up, down) pulses into totals (samples × 2).
 
     `uniforms` (float32) holds, sample after sample, slots[s]·rows row uniforms then
     slots[s]·cols column uniforms: the order of two `random((slots, lines))` draws per sample.
@@ -164,6 +165,7 @@ def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probabi
     slot = 0
     for s in range(samples):
         bl = slots[s]
+        totals[s, 0] = totals[s, 1] = 0
         if bl == 0:
             out[s] = 0
             continue
@@ -177,6 +179,7 @@ def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probabi
         for t in range(bl):
             slot_pulses[slot + t] = rows_fired[t] * columns_fired[t]
         slot += bl
+        signed_totals(out[s].reshape((1, rows * cols)), totals[s:s + 1])
 
 
 @njit(cache=True, nogil=True)
@@ -194,6 +197,32 @@ def signed_totals(counts: np.ndarray, totals: np.ndarray) -> None:
                 down -= value
         totals[update, 0] = up
         totals[update, 1] = down
+
+
+@njit(cache=True, nogil=True)
+def input_scales(x: np.ndarray, noise_management: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-management scale of each input vector (rows of float32 x): max|x| (as numpy's max,
+    NaN propagating) or 1; returned with zeros (and NaNs) replaced by 1, and the rows whose
+    scale is > 0 (the ones that are read)."""
+    samples = x.shape[0]
+    scales = np.ones(samples, dtype=np.float32)
+    pending = np.empty(samples, dtype=np.int64)
+    count = 0
+    for s in range(samples):
+        scale = np.float32(1.0)
+        if noise_management:
+            scale = np.float32(0.0)
+            for j in range(x.shape[1]):
+                magnitude = abs(x[s, j])
+                if magnitude > scale or magnitude != magnitude:
+                    scale = magnitude
+                if scale != scale:
+                    break
+        if scale > 0:
+            scales[s] = scale
+            pending[count] = s
+            count += 1
+    return scales, pending[:count]
 
 
 @njit(cache=True, nogil=True)

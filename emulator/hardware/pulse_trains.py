@@ -94,10 +94,12 @@ def plan_stochastic_trains(
     granularity: float,
     params: UpdateParameters,
     rng: np.random.Generator,
+    totals_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stochastic trains of a batch (samples × cols inputs, samples × rows errors): the signed
     counts (samples × rows × cols, int32), the slots of each sample and the cell pulses of every
-    slot (sample after sample).
+    slot (sample after sample). `totals_out` (samples × 2, int64) receives each sample's up and
+    down pulses if given.
 
     The same counts and draws as `plan_pulse_train` on each sample in order (the same
     `firing_plans`, then every sample's uniforms in one draw of the same stream), in two
@@ -110,10 +112,12 @@ def plan_stochastic_trains(
     slots, row_probability, column_probability, row_sign, column_sign = firing_plans(
         xs, ds, learning_rate, granularity, params.desired_bl, params.update_bl_management, params.update_management)
     counts = np.empty((samples, rows, cols), dtype=np.int32)
-    uniforms = rng.random(int(slots.sum()) * (rows + cols), dtype=np.float32)
-    slot_pulses = np.empty(int(slots.sum()), dtype=np.int64)
+    total_slots = int(slots.sum())
+    uniforms = rng.random(total_slots * (rows + cols), dtype=np.float32)
+    slot_pulses = np.empty(total_slots, dtype=np.int64)
+    totals = totals_out if totals_out is not None else np.empty((samples, 2), dtype=np.int64)
     stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts,
-                            slot_pulses)
+                            slot_pulses, totals)
     return counts, slots, slot_pulses
 
 

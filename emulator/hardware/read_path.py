@@ -9,12 +9,29 @@ hardware would (its own noise management scale, its own bound-management passes)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from emulator._kernels import adc_codes, dac_codes
+from emulator._kernels import adc_codes, dac_codes, input_scales
+
+_NO_NOISE = np.zeros((0, 0), dtype=np.float32)
+_NO_NOISE.flags.writeable = False
+
+
+@lru_cache(maxsize=64)
+def _max_bm_passes(max_bm_factor: int, max_bm_res: float, inp_bound: float, inp_res: float) -> int:
+    """`IOParameters.max_bm_passes`, cached by its inputs (a read asks for it every time; a cached
+    property would survive `model_copy(update=...)` of these fields)."""
+    limit = float(max_bm_factor)
+    if inp_res > 0:
+        limit = min(limit, max_bm_res / (2.0 * inp_bound * inp_res))
+    passes, reduction = 1, 1.0
+    while reduction <= limit:
+        passes, reduction = passes + 1, reduction * 2.0
+    return passes
 
 
 class IOParameters(BaseModel):
@@ -54,13 +71,7 @@ class IOParameters(BaseModel):
     def max_bm_passes(self) -> int:
         """Passes iterative bound management may take: reductions 1, 2, 4, … while the reduction
         of the last pass was at most min(max_bm_factor, max_bm_res / DAC step)."""
-        limit = float(self.max_bm_factor)
-        if self.inp_res > 0:
-            limit = min(limit, self.max_bm_res / (2.0 * self.inp_bound * self.inp_res))
-        passes, reduction = 1, 1.0
-        while reduction <= limit:
-            passes, reduction = passes + 1, reduction * 2.0
-        return passes
+        return _max_bm_passes(self.max_bm_factor, self.max_bm_res, self.inp_bound, self.inp_res)
 
     @property
     def adc_levels(self) -> int:
@@ -104,18 +115,12 @@ def analog_mvm(
         y = x @ matrix.T
         return ReadResult(y, 1, samples, samples * outputs)
 
-    if noise_management and io.noise_management == "abs_max":
-        alpha = np.max(np.abs(x), axis=1)
-    else:
-        alpha = np.ones(samples, dtype=np.float32)
-    safe_alpha = np.where(alpha > 0, alpha, np.float32(1.0))
+    safe_alpha, pending = input_scales(x, noise_management and io.noise_management == "abs_max")
     y = np.zeros((samples, outputs), dtype=np.float32)
-    pending = np.flatnonzero(alpha > 0)
     use_bm = allow_bound_management and io.bound_management == "iterative"
     max_passes = io.max_bm_passes if use_bm else 1
     # Python floats act on an array as scalars of its dtype (NEP 50): the kernels take them so.
     inp_step = np.float32(2.0 * io.inp_bound * io.inp_res)
-    no_noise = np.zeros((0, 0), dtype=np.float32)
     reduction = 1.0
     passes = 0
     mvm_count = 0
@@ -131,7 +136,7 @@ def analog_mvm(
             raw *= io.adc_gain
         if io.adc_offset != 0.0:
             raw += io.adc_offset
-        noise = rng.standard_normal(raw.shape, dtype=np.float32) if io.out_noise > 0 else no_noise
+        noise = rng.standard_normal(raw.shape, dtype=np.float32) if io.out_noise > 0 else _NO_NOISE
         saturated = np.empty(pending.size, dtype=np.bool_)
         scalar = raw.dtype.type  # float64 when the weights are
         adc_codes(raw, noise, np.float32(io.out_noise), scalar(2.0 * io.out_bound * io.out_res), io.out_res > 0.0,

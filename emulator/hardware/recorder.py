@@ -118,7 +118,10 @@ class Recorder:
         if kind == "write":
             self._count_write(operation)
         elif kind == "read":
-            self.reads[(array, operation.phase)] += (operation.mvms, operation.conversions, operation.dac_inputs)
+            counts = self.reads[(array, operation.phase)]  # element by element: no tuple→array conversion
+            counts[0] += operation.mvms
+            counts[1] += operation.conversions
+            counts[2] += operation.dac_inputs
         elif kind == "digital":
             self.digital_ops[operation.name] += operation.elements
         elif kind == "set":
@@ -128,8 +131,11 @@ class Recorder:
         elif kind == "phase":
             self.phase_time_ps[operation.name] += operation.end_ps - operation.start_ps
             self.phase = operation.phase
+        phase, energy = operation.phase, self.energy_pj
         for category, energy_pj in self.costs.energy_terms(operation):
-            self.add_energy(category, energy_pj, operation.phase)
+            if energy_pj < 0:
+                self.add_energy(category, energy_pj, phase)  # raises
+            energy[(category, phase)] += energy_pj
 
     def _count_write(self, operation: Operation) -> None:
         key = operation.array or operation.component
@@ -150,7 +156,9 @@ class Recorder:
             scratch = np.empty((counts.shape[0], 2), dtype=np.int64)
             accumulate_signed_counts_batch(counts.reshape(counts.shape[0], -1), counter.up_cells.reshape(-1),
                                            counter.down_cells.reshape(-1), scratch)
-        self.phase_pulses[(key, operation.phase)] += (operation.up_pulses, operation.down_pulses)
+        totals = self.phase_pulses[(key, operation.phase)]
+        totals[0] += operation.up_pulses
+        totals[1] += operation.down_pulses
 
     def add_energy(self, category: str, energy_pj: float, phase: str | None = None) -> None:
         if energy_pj < 0:

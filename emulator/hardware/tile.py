@@ -20,7 +20,7 @@ from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.operations import CellPulses, OperationStream
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train, plan_stochastic_trains
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
-from emulator.hardware.resources import ObservedResource
+from emulator.hardware.resources import ObservedResource, UnitPool
 
 SimGenerator = Generator[simpy.Event, Any, Any]
 """A tile operation: SimPy events out, their values in, the operation's result at the end."""
@@ -42,18 +42,18 @@ class ADCPool:
         self.env = env
         self.count = count
         self.name = name
-        self.container = simpy.Container(env, capacity=count, init=count)
+        self.units = UnitPool(env, count)
 
     def convert(self, conversions_per_mvm: int, mvms: int, costs: HardwareCosts, stream: OperationStream) -> SimGenerator:
         """Run `mvms` batches of `conversions_per_mvm` conversions; returns the time taken."""
         if mvms == 0 or conversions_per_mvm == 0:
             return 0
         units = min(self.count, conversions_per_mvm)
-        yield self.container.get(units)
+        yield self.units.get(units)
         duration = costs.conversion_rounds(conversions_per_mvm, mvms, units) * costs.adc_conversion_ps
         start = self.env.now
         yield self.env.timeout(duration)
-        yield self.container.put(units)
+        yield self.units.put(units)
         stream.emit("convert", self.name, start, self.env.now, name="convert", busy=True, events=3,
                     conversions=conversions_per_mvm * mvms)
         return duration
@@ -145,15 +145,20 @@ class Tile:
                 array.apply_slow_processes(steps)
 
     def _written(self, key: str, name: str, start: float, slots: int, counts: np.ndarray | None,
-                 events: int, slot_pulses: np.ndarray | None = None) -> np.ndarray:
+                 events: int, slot_pulses: np.ndarray | None = None, sample_totals: np.ndarray | None = None
+                 ) -> tuple[int, int]:
         """Emit a finished write of signed counts (samples × rows × cols; None for a floating-point
-        update); returns each sample's (up, down) pulses."""
-        totals = pulse_totals(counts) if counts is not None else np.zeros((0, 2), np.int64)
+        update; `sample_totals`: their (up, down) per sample if known); returns its (up, down)
+        pulses, every sample together."""
+        if sample_totals is None and counts is not None:
+            sample_totals = pulse_totals(counts)
+        totals = sample_totals.tolist() if sample_totals is not None else []
+        up, down = sum(pair[0] for pair in totals), sum(pair[1] for pair in totals)
         self.stream.emit("write", self.name, start, self.env.now, name=name, array=key, busy=True, events=events,
                          slots=slots, pulses=None if counts is None else CellPulses(counts=counts),
-                         sample_pulses=tuple(totals.sum(axis=1).tolist()), slot_pulses=slot_pulses,
-                         up_pulses=int(totals[:, 0].sum()), down_pulses=int(totals[:, 1].sum()))
-        return totals
+                         sample_pulses=tuple(u + d for u, d in totals), slot_pulses=slot_pulses,
+                         up_pulses=up, down_pulses=down)
+        return up, down
 
     # ---------------------------------------------------------------- writes
     def pulse_train(self, cmd: PulseTrain) -> SimGenerator:
@@ -181,21 +186,26 @@ class Tile:
                     array.apply_delta(self._reachable(-cmd.learning_rate * np.outer(d, x)))
                 self._written(self.key(cmd.array), "write", start, xs.shape[0], None, xs.shape[0] + 1)
                 return WrittenCounts.of(np.zeros(array.shape, np.int32), 0, 0)
+            sample_totals = None
             if params.pulse_type == "stochastic":
+                sample_totals = np.empty((xs.shape[0], 2), dtype=np.int64)
                 counts, slots, slot_pulses = plan_stochastic_trains(xs, ds, cmd.learning_rate, granularity, params,
-                                                                    self.train_rng)
+                                                                    self.train_rng, sample_totals)
             else:
                 plans = [plan_pulse_train(x, d, cmd.learning_rate, granularity, params, self.train_rng) for x, d in zip(xs, ds)]
                 counts = np.stack([plan.counts for plan in plans])
                 slots = np.array([plan.bl for plan in plans], dtype=np.int64)
                 slot_pulses = np.concatenate([plan.slot_pulses for plan in plans])
-            if slots.any():
-                yield self.env.timeout(self.costs.write_ps(int(slots.sum())))
+            slot_counts = slots.tolist()
+            total_slots = sum(slot_counts)
+            if total_slots:
+                yield self.env.timeout(self.costs.write_ps(total_slots))
                 array.pulse_counts_batch(self._reachable(counts))
-            events = int(np.count_nonzero(slots)) + 1
-            totals = self._written(self.key(cmd.array), "write", start, int(slots.sum()), counts, events, slot_pulses)
+            events = sum(1 for slot_count in slot_counts if slot_count) + 1
+            up, down = self._written(self.key(cmd.array), "write", start, total_slots, counts, events, slot_pulses,
+                                     sample_totals)
         total = counts[0] if len(counts) == 1 else counts.sum(axis=0, dtype=np.int32)
-        return WrittenCounts.of(total, *totals.sum(axis=0))
+        return WrittenCounts.of(total, up, down)
 
     def pulse_counts(self, cmd: PulseCounts) -> Done:
         array = self.array(cmd.array)

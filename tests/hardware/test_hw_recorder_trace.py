@@ -216,3 +216,28 @@ def test_vcd_activity_of_first_slot_of_a_pulse_train_is_its_pulse_count():
     for slot in slots[1:]:  # later slots are right
         assert value_at(activity, slot.start_ps) == slot.args["pulses"]
     assert value_at(activity, 0) == slots[0].args["pulses"]
+
+
+def test_emitted_records_equal_operations_built_by_their_constructor() -> None:
+    """The stream builds records without the frozen dataclass's __init__ (speed): each is equal to
+    `Operation(...)` with the same arguments, frozen, with its own `details`, and refuses unknown
+    fields as the constructor does."""
+    import dataclasses
+
+    import pytest
+
+    from emulator.hardware.operations import CellPulses, Operation, OperationStream
+
+    stream = OperationStream()
+    stream.phase = "training"
+    fields = {"name": "write", "array": "t0/W", "busy": True, "events": 3, "slots": 2,
+              "pulses": CellPulses(uniform=1), "sample_pulses": (4, 5), "up_pulses": 9}
+    emitted = stream.emit("write", "t0", 10, 20, **fields)
+    assert emitted == Operation("write", "t0", 10, 20, "training", **fields)
+    assert repr(emitted) == repr(Operation("write", "t0", 10, 20, "training", **fields))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        emitted.slots = 3  # type: ignore[misc]
+    other = stream.emit("read", "t0", 20, 30)
+    assert other.details == {} and other.details is not emitted.details
+    with pytest.raises(TypeError, match="no field"):
+        stream.emit("read", "t0", 0, 1, mvm=1)

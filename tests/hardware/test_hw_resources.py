@@ -1,0 +1,49 @@
+"""`UnitPool` (the ADC pools) against `simpy.Container`: the same grants at the same times in the
+same order, and the same number of SimPy events, for any set of processes contending for units."""
+
+from __future__ import annotations
+
+import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.hardware.resources import UnitPool
+
+_JOBS = st.lists(st.tuples(st.integers(0, 5), st.integers(1, 8), st.integers(0, 7), st.integers(1, 3)),
+                 min_size=1, max_size=12)
+
+
+def _timeline(make_pool, count: int, jobs: list[tuple[int, int, int, int]]) -> tuple[list[tuple], int]:
+    """Each job (start, units, hold, rounds) starts at `start`, then `rounds` times takes `units`
+    (capped at the count), holds them `hold`, gives them back. Returns what happened, in order,
+    and the SimPy events processed."""
+    env = simpy.Environment()
+    pool = make_pool(env, count)
+    log: list[tuple] = []
+
+    def job(index: int, start: int, units: int, hold: int, rounds: int):
+        yield env.timeout(start)
+        units = min(units, count)
+        for round_ in range(rounds):
+            yield pool.get(units)
+            log.append((env.now, index, round_, "granted"))
+            yield env.timeout(hold)
+            yield pool.put(units)
+            log.append((env.now, index, round_, "returned"))
+
+    for index, spec in enumerate(jobs):
+        env.process(job(index, *spec))
+    steps = 0
+    while True:
+        try:
+            env.step()
+        except simpy.core.EmptySchedule:
+            return log, steps
+        steps += 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(count=st.integers(1, 8), jobs=_JOBS)
+def test_unit_pool_grants_as_a_simpy_container(count, jobs) -> None:
+    container = _timeline(lambda env, n: simpy.Container(env, capacity=n, init=n), count, jobs)
+    assert _timeline(UnitPool, count, jobs) == container
