@@ -86,6 +86,7 @@ BUILTIN_PROGRAMS: dict[str, str] = {
     "train_residual": "emulator.algorithms.residual",
     "train_rider": "emulator.algorithms.rider",
     "train_erider": "emulator.algorithms.rider",
+    "chip_pipeline": "emulator.algorithms.pipeline",
 }
 
 PROGRAMS: dict[str, ProgramEntry] = {}

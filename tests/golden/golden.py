@@ -28,6 +28,7 @@ SCENARIOS = REPO / "scenarios"
 TRAINING = ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=12"]
 SHRINK: dict[str, list[str]] = {
     "pulse_response": [],
+    "chip_pipeline_inference": ["--set", "program.params.samples=64"],
     "zs_error_vs_steps": ["--set", "hardware.tiles.t0.rows=48", "--set", "hardware.tiles.t0.cols=40",
                           "--set", "program.params.steps=300", "--set", "program.params.checkpoints=8"],
     "lsq_toy_ttv1": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=150"],

@@ -1,0 +1,104 @@
+"""A chip-sized workload: `scenarios/chip_pipeline_inference.toml` (512×512 tiles, one per layer, a
+shared ADC pool, layers pipelined across tiles), wall time against tiles, inputs and batch size.
+
+Each case is the scenario with its layer count, number of inputs, batch size, ADC pool or schedule
+changed, run in this process with `run_scenario` (hardware build, exact programming of the teacher,
+the inference, the summary). Rows give the simulated throughput (inputs per simulated second) and
+the contention for the shared ADCs (the same run with every tile's own pool of 64) next to the
+wall time; the scaling rows fit log wall against log tiles and log inputs (target 0.9–1.1).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import tomllib
+from typing import Any
+
+from _common import REPO, Row, fmt_time, loglog_exponent, main_single, progress, row
+from emulator.runner import run_scenario
+from emulator.scenario import validate_document
+
+SECTION = "chip workload (512² tiles)"
+SCENARIO = REPO / "scenarios" / "chip_pipeline_inference.toml"
+N = 512
+
+
+def _document(layers: int, samples: int, batch: int, shared_adcs: int | None, pipelined: bool = True) -> dict[str, Any]:
+    with open(SCENARIO, "rb") as handle:
+        document = tomllib.load(handle)
+    tile = copy.deepcopy(document["hardware"]["tiles"]["layer0"])
+    document["hardware"]["tiles"] = {f"layer{i}": copy.deepcopy(tile) for i in range(layers)}
+    if shared_adcs is None:
+        document["hardware"].pop("shared_adc_count", None)
+    else:
+        document["hardware"]["shared_adc_count"] = shared_adcs
+    params = document["program"]["params"]
+    params.update(batch_size=batch, pipelined=pipelined)
+    params["workload"].update(hidden=[N] * (layers - 1), test_samples=samples)
+    return document
+
+
+def _run(document: dict[str, Any], repeats: int) -> tuple[float, dict[str, Any]]:
+    """Best wall time of `repeats` runs and the run's result."""
+    scenario = validate_document(document)
+    best, result = float("inf"), {}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        outcome = run_scenario(scenario)
+        best = min(best, time.perf_counter() - t)
+        result = outcome.summary["result"]
+    return best, result
+
+
+def run(quick: bool = False) -> list[Row]:
+    repeats = 1 if quick else 3
+    base_samples = 256 if quick else 1024
+    _run(_document(1, 32, 16, 64), 1)  # compile and warm the caches
+    rows: list[Row] = []
+
+    progress(f"{SECTION}: tiles")
+    tiles = [1, 2, 4] if quick else [1, 2, 4, 8]
+    walls = []
+    for layers in tiles:
+        wall, result = _run(_document(layers, base_samples, 16, 64), repeats)
+        own, own_result = _run(_document(layers, base_samples, 16, None), 1)
+        walls.append(wall)
+        contention = own_result["samples_per_simulated_s"] / result["samples_per_simulated_s"]
+        rows.append(row(SECTION, f"{layers} tile(s), {base_samples} inputs, batch 16, 64 shared ADCs",
+                        f"wall {fmt_time(wall)} ({fmt_time(wall / (layers * base_samples))}/input·tile)",
+                        f"simulated {result['samples_per_simulated_s'] / 1e6:.2f} M inputs/s",
+                        f"contention {contention:.2f}×", "", None,
+                        note=f"own pools of 64: {own_result['samples_per_simulated_s'] / 1e6:.2f} M inputs/s, wall "
+                             f"{fmt_time(own)}; {result['ticks']} ticks; output RMS error {result['output_rms_error']:.3f} "
+                             f"(outputs RMS {result['output_rms']:.3f})",
+                        wall_s=wall, result=result, own_pool_result=own_result))
+    exponent = loglog_exponent(tiles, walls)
+    rows.append(row(SECTION, "wall vs tiles (layers)", ", ".join(f"{t}: {fmt_time(w)}" for t, w in zip(tiles, walls)),
+                    "exponent", f"{exponent:.2f}", "0.9–1.1", 0.9 <= exponent <= 1.1,
+                    note=f"{base_samples} inputs, batch 16, best of {repeats}; run_scenario wall (build, programming, inference, summary)"))
+
+    progress(f"{SECTION}: inputs")
+    counts = [128, 256, 512] if quick else [256, 512, 1024, 2048]
+    walls = []
+    for samples in counts:
+        wall, result = _run(_document(4, samples, 16, 64), repeats)
+        walls.append(wall)
+    exponent = loglog_exponent(counts, walls)
+    rows.append(row(SECTION, "wall vs inputs (4 tiles)", ", ".join(f"{s}: {fmt_time(w)}" for s, w in zip(counts, walls)),
+                    "exponent", f"{exponent:.2f}", "0.9–1.1", 0.9 <= exponent <= 1.1,
+                    note=f"batch 16, 64 shared ADCs, best of {repeats}; fixed costs (build, programming) bend it below 1"))
+
+    progress(f"{SECTION}: batch size and schedule")
+    for batch in (4, 16, 64):
+        for pipelined in (True, False):
+            wall, result = _run(_document(4, base_samples, batch, 64, pipelined), repeats)
+            rows.append(row(SECTION, f"4 tiles, batch {batch}, {'pipelined' if pipelined else 'batch by batch'}",
+                            f"wall {fmt_time(wall)}", f"simulated {result['samples_per_simulated_s'] / 1e6:.2f} M inputs/s",
+                            "", "", None, note=f"{result['ticks']} ticks; {base_samples} inputs, 64 shared ADCs",
+                            wall_s=wall, result=result))
+    return rows
+
+
+if __name__ == "__main__":
+    main_single(run, __doc__.splitlines()[0])
