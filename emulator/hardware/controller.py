@@ -31,6 +31,7 @@ from emulator.hardware.commands import (
     SlowProcessStep,
     Wait,
 )
+from emulator.hardware._blas import single_threaded_blas
 from emulator.hardware.resources import ObservedResource
 from emulator.hardware.system import Hardware
 from emulator.units import ns_to_ps, ps_to_ns
@@ -98,10 +99,12 @@ class Controller:
         return self.env.process(self._drive(program(self, **params)))
 
     def run(self, program: Program, **params: Any) -> Any:
-        """Run a program to completion and return its result."""
-        process = self.start(program, **params)
-        self.env.run(until=process)
-        self._close_phase()
+        """Run a program to completion and return its result (BLAS on one thread meanwhile:
+        emulator/hardware/_blas.py)."""
+        with single_threaded_blas():
+            process = self.start(program, **params)
+            self.env.run(until=process)
+            self._close_phase()
         return self.result
 
     def _drive(self, generator: Generator[Any, Any, Any]) -> Generator[simpy.Event, Any, None]:

@@ -1,0 +1,30 @@
+"""BLAS on one thread while the emulator runs.
+
+The emulator's matrix products are small (a tile's reads: batch × ≤ 1024 inputs against its
+weights), and its pulse runs already share large updates with a helper thread of their own
+(devices/_parallel.py). OpenBLAS's default pool (one thread per core) gains little on such
+products on a quiet machine and stalls badly on a loaded one: a 16×512 by 512×512 product took
+7–18 ms with 2 threads against 0.46 ms with one, at load 8 on the 2-core machine
+(benchmarks/RESULTS.md). `Controller.run` therefore limits the BLAS pool to one thread for the
+run and restores it after; setting the limit costs ≈ 0.1–0.5 ms, once per run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit the BLAS thread pools to one thread inside the block (no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        yield
+        return
+    limits: Any = threadpool_limits(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        limits.restore_original_limits()
