@@ -15,6 +15,8 @@ import time
 import tomllib
 from typing import Any
 
+import numpy as np
+
 from _common import REPO, Row, fmt_time, loglog_exponent, main_single, progress, row
 from emulator.runner import run_scenario
 from emulator.scenario import validate_document
@@ -51,9 +53,16 @@ def _run(document: dict[str, Any], repeats: int) -> tuple[float, dict[str, Any]]
     return best, result
 
 
+def _linear_note(x: list[int], walls: list[float], unit: str) -> str:
+    """The least-squares fit wall = fixed + per·x and its largest relative residual."""
+    per, fixed = np.polyfit(np.asarray(x, float), np.asarray(walls), 1)
+    residual = max(abs(fixed + per * xi - w) / w for xi, w in zip(x, walls))
+    return f"linear fit: {1e3 * fixed:+.0f} ms fixed + {fmt_time(per)}/{unit}, largest residual {residual:.0%}"
+
+
 def run(quick: bool = False) -> list[Row]:
-    repeats = 1 if quick else 3
-    base_samples = 256 if quick else 1024
+    repeats = 1 if quick else 5
+    base_samples = 256 if quick else 2048
     _run(_document(1, 32, 16, 64), 1)  # compile and warm the caches
     rows: list[Row] = []
 
@@ -76,10 +85,11 @@ def run(quick: bool = False) -> list[Row]:
     exponent = loglog_exponent(tiles, walls)
     rows.append(row(SECTION, "wall vs tiles (layers)", ", ".join(f"{t}: {fmt_time(w)}" for t, w in zip(tiles, walls)),
                     "exponent", f"{exponent:.2f}", "0.9–1.1", 0.9 <= exponent <= 1.1,
-                    note=f"{base_samples} inputs, batch 16, best of {repeats}; run_scenario wall (build, programming, inference, summary)"))
+                    note=f"{base_samples} inputs, batch 16, best of {repeats}; run_scenario wall (build, programming, "
+                         f"inference, summary); {_linear_note(tiles, walls, 'tile')}"))
 
     progress(f"{SECTION}: inputs")
-    counts = [128, 256, 512] if quick else [256, 512, 1024, 2048]
+    counts = [128, 256, 512] if quick else [512, 1024, 2048, 4096, 8192]
     walls = []
     for samples in counts:
         wall, result = _run(_document(4, samples, 16, 64), repeats)
@@ -87,7 +97,7 @@ def run(quick: bool = False) -> list[Row]:
     exponent = loglog_exponent(counts, walls)
     rows.append(row(SECTION, "wall vs inputs (4 tiles)", ", ".join(f"{s}: {fmt_time(w)}" for s, w in zip(counts, walls)),
                     "exponent", f"{exponent:.2f}", "0.9–1.1", 0.9 <= exponent <= 1.1,
-                    note=f"batch 16, 64 shared ADCs, best of {repeats}; fixed costs (build, programming) bend it below 1"))
+                    note=f"batch 16, 64 shared ADCs, best of {repeats}; {_linear_note(counts, walls, 'input')}"))
 
     progress(f"{SECTION}: batch size and schedule")
     for batch in (4, 16, 64):

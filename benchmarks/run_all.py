@@ -3,6 +3,9 @@
     python benchmarks/run_all.py            # full run, ~10 min on the 2-core machine
     python benchmarks/run_all.py --quick    # smoke run, < 2 min
     python benchmarks/run_all.py --only pulse,train --json out.json
+    python benchmarks/run_all.py --only train,minibatch,reference   # beside the reference simulator
+
+`reference` (bench_reference: AIHWKIT side by side, several minutes) runs only when named.
 
 Progress lines go to stderr, the table to stdout.
 """
@@ -14,9 +17,11 @@ import os
 import time
 
 import bench_calibration
+import bench_chip
 import bench_events
 import bench_minibatch
 import bench_pulse
+import bench_reference
 import bench_scaling
 import bench_train
 from _common import Row, format_table, header, write_json
@@ -28,7 +33,10 @@ BENCHMARKS = {
     "events": bench_events,
     "minibatch": bench_minibatch,
     "scaling": bench_scaling,
+    "chip": bench_chip,
+    "reference": bench_reference,
 }
+OPT_IN = {"reference"}
 
 
 def main() -> None:
@@ -37,7 +45,7 @@ def main() -> None:
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--json", metavar="PATH", help="also write every raw number as JSON")
     args = parser.parse_args()
-    names = list(BENCHMARKS) if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
+    names = [n for n in BENCHMARKS if n not in OPT_IN] if not args.only else [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
