@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from devices.inputs import FROZEN_INPUT_CONFIG, FieldError
 from devices.response import StepLaw
 
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -24,7 +25,7 @@ class PulsedDeviceConfig(BaseModel):
     model, the class attribute `law` its step law (devices/registry.py registers the pair).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     law: ClassVar[type[StepLaw[Any]] | None] = None
     """The step law of the family (set by each registered subclass)."""
@@ -83,12 +84,12 @@ class PulsedDeviceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_bounds(self) -> "PulsedDeviceConfig":
+        if self.w_max < 0.0:
+            raise FieldError("w_max", f"must be ≥ 0 (bounds are signed and contain 0), got {self.w_max}")
+        if self.w_min > 0.0:
+            raise FieldError("w_min", f"must be ≤ 0 (bounds are signed and contain 0), got {self.w_min}")
         if not self.w_min < self.w_max:
-            raise ValueError(f"w_min ({self.w_min}) must be smaller than w_max ({self.w_max})")
-        if self.w_min > 0.0 or self.w_max < 0.0:
-            raise ValueError(
-                f"[w_min, w_max] = [{self.w_min}, {self.w_max}] must contain 0 (bounds are signed)"
-            )
+            raise FieldError("w_min", f"must be smaller than w_max ({self.w_max}), got {self.w_min}")
         return self
 
     @property

@@ -7,6 +7,7 @@ message naming the field or path, never a traceback; a diverged run exits with s
 from __future__ import annotations
 
 import functools
+import math
 import json
 import os
 import sys
@@ -25,6 +26,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 INPUT_ERROR = 2
 RUN_FAILED = 1
+
+
+class OutFolder(click.Path):
+    """A results folder: a non-empty path that is not an existing file."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must name a folder, not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class FiniteFloat(click.FloatRange):
+    """A finite number (no nan, no inf) in the given range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+OUT_FOLDER = OutFolder()
 
 
 def fail(message: str, status: int = INPUT_ERROR) -> None:
@@ -132,7 +158,7 @@ def validate(scenario: str, assignments: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OUT_FOLDER, default=None,
               help="Results directory (default results/<scenario name>).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the scenario seed.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a field (dotted path).")
@@ -198,7 +224,7 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
               help="A budget study file (see scenarios/zs_*.toml); flags given explicitly override it.")
 @click.option("--rows", type=click.IntRange(1, 65536), default=512, show_default=True)
 @click.option("--cols", type=click.IntRange(1, 65536), default=512, show_default=True)
-@click.option("--target-error", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--target-error", type=FiniteFloat(min=0, min_open=True), default=0.01, show_default=True,
               help="Target residual SP error (absolute RMS, or relative error of the mean SP).")
 @click.option("--metric", type=click.Choice(["rms", "relative-mean"]), default="relative-mean", show_default=True)
 @click.option("--method", type=click.Choice(["stochastic", "cyclic"]), default="stochastic", show_default=True)
@@ -211,7 +237,7 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 @click.option("--cost-model", default=DEFAULT_COST_MODEL, show_default=True)
 @click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OUT_FOLDER, default=None,
               help="Write budget.json, curve.csv and curve.png (sweeps: sweep.json/csv/png) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -271,7 +297,7 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
                    "a.b+c.d=... ties two fields to the same value.")
 @click.option("--seeds", type=click.IntRange(1, 100_000), default=1, show_default=True,
               help="Seeds per grid point (children of the scenario seed's SeedSequence).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Sweep directory.")
+@click.option("--out", "out_dir", type=OUT_FOLDER, required=True, help="Sweep directory.")
 @click.option("--jobs", type=click.IntRange(1, 1024), default=1, show_default=True, help="Parallel workers.")
 @click.option("--backend", type=click.Choice(["loky", "dask"]), default="loky", show_default=True)
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -284,10 +310,14 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
 
     from emulator.sweep import run_sweep
 
+    from emulator.sweep_execution import SweepStopped
+
     started = time.perf_counter()
     bar = ProgressBar(enabled=sys.stderr.isatty(), description="sweep")
     try:
         outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=bar)
+    except SweepStopped as stopped:
+        fail(str(stopped), RUN_FAILED)
     finally:
         bar.close()
     click.echo(f"{outcome['runs']} runs ({outcome['skipped']} already finished), {outcome['finished']} in "
@@ -297,7 +327,7 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OUT_FOLDER, default=None,
               help="Where to write the report (default FOLDER/report).")
 @click.option("--metric", default=None, help="Sweeps: the results.csv column to plot (default: a headline one).")
 @handle_errors
@@ -314,7 +344,7 @@ def report(folder: str, out_dir: str | None, metric: str | None) -> None:
         figures, markdown = build_report(folder, metric)
     except ReportError as error:
         fail(str(error))
-    write_files_atomically(target, {**figures, "report.md": markdown})
+    write_files_atomically(target, {**figures, "report.md": markdown}, replace=False)
     images = sum(1 for name in figures if name.endswith(".png"))
     click.echo(f"report: {images} figure(s) (PNG + SVG) and report.md in {target}/")
 

@@ -12,8 +12,6 @@ gets the figures every run gets and a sweep plots energy.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -30,38 +28,21 @@ from emulator.plots import (
     sweep_heatmap_figure,
 )
 from emulator.registry import ProgramEntry, get_program
+from emulator.report_inputs import (
+    BUDGET_KEYS,
+    BUDGET_SWEEP_KEYS,
+    SWEEP_KEYS,
+    ReportError,
+    Series,
+    number,
+    read_json_object,
+    read_metrics,
+    read_summary,
+    read_table,
+)
 from emulator.units import ns_to_us
 
 DEFAULT_SWEEP_METRIC = "energy_pj"
-Series = dict[str, list[tuple[float, float, float]]]
-
-
-class ReportError(Exception):
-    """The folder holds nothing a report can be made from."""
-
-
-# ---------------------------------------------------------------------------- reading
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
-
-
-def _number(text: Any) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def metric_series(rows: list[dict[str, str]]) -> Series:
-    """metric name → [(step, time_ns, value)] from metrics.csv rows."""
-    series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for row in rows:
-        value = _number(row["value"])
-        if value is not None:
-            series[row["metric"]].append((float(row["step"]), float(row["time_ns"]), value))
-    return dict(series)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -268,8 +249,8 @@ def headline_values(summary: dict[str, Any], entry: ProgramEntry | None) -> list
 
 # ---------------------------------------------------------------------------- per kind
 def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
-    summary = json.loads((folder / "summary.json").read_text())
-    series = metric_series(read_csv(folder / "metrics.csv")) if (folder / "metrics.csv").is_file() else {}
+    summary = read_summary(folder)
+    series = read_metrics(folder / "metrics.csv") if (folder / "metrics.csv").is_file() else {}
     entry = program_entry(summary["program"])
     files: dict[str, bytes] = {}
     _program_figures(files, summary, series, entry)
@@ -299,7 +280,7 @@ def _figure_list(files: dict[str, bytes]) -> str:
 def _aggregate(rows: list[dict[str, str]], params: list[str], metric: str) -> list[dict[str, Any]]:
     groups: dict[tuple[str, ...], list[float]] = defaultdict(list)
     for row in rows:
-        value = _number(row.get(metric))
+        value = number(row.get(metric))
         if value is not None:
             groups[tuple(row[p] for p in params)].append(value)
     table = []
@@ -317,7 +298,7 @@ def sweep_program(folder: Path, rows: list[dict[str, str]]) -> str | None:
     for row in rows:
         path = folder / RUNS_FOLDER / row.get("run_id", "") / "summary.json"
         if row.get("run_id") and path.is_file():
-            return str(json.loads(path.read_text())["program"])
+            return str(read_json_object(path, ("program",))["program"])
     return None
 
 
@@ -327,17 +308,17 @@ def headline_metric(rows: list[dict[str, str]], entry: ProgramEntry | None) -> s
     columns = list(rows[0].keys())
     for key in entry.headline if entry is not None else ():
         for column in (f"result.{key}", f"truth.{key}"):
-            if column in columns and any(_number(row.get(column)) is not None for row in rows):
+            if column in columns and any(number(row.get(column)) is not None for row in rows):
                 return column
     return DEFAULT_SWEEP_METRIC
 
 
 def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], str]:
-    rows = read_csv(folder / "results.csv")
+    manifest = read_json_object(folder / "sweep.json", SWEEP_KEYS)
+    params = [str(entry[0]) if isinstance(entry, (list, tuple)) and entry else str(entry) for entry in manifest["params"]]
+    rows = read_table(folder / "results.csv", ("run_id", *params))
     if not rows:
         raise ReportError(f"{folder / 'results.csv'} has no runs yet")
-    manifest = json.loads((folder / "sweep.json").read_text())
-    params = [key for key, _ in manifest["params"]]
     columns = list(rows[0].keys())
     program = sweep_program(folder, rows)
     if metric is None:
@@ -358,9 +339,9 @@ def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], st
 
 
 def report_budget(folder: Path) -> tuple[dict[str, bytes], str]:
-    result = json.loads((folder / "budget.json").read_text())
-    curve_rows = read_csv(folder / "curve.csv")
-    result["curve"] = [{key: float(value) for key, value in row.items()} for row in curve_rows]
+    result = read_json_object(folder / "budget.json", BUDGET_KEYS)
+    curve_rows = read_table(folder / "curve.csv", ("pulses",))
+    result["curve"] = [{key: number(value) for key, value in row.items()} for row in curve_rows]
     files: dict[str, bytes] = {}
     _save(files, "budget_curve", budget_curve_figure(result))
     keys = ["device", "rows", "cols", "method", "metric", "target_error", "reached", "pulses_per_cell",
@@ -372,7 +353,7 @@ def report_budget(folder: Path) -> tuple[dict[str, bytes], str]:
 
 
 def report_budget_sweep(folder: Path) -> tuple[dict[str, bytes], str]:
-    sweep = json.loads((folder / "sweep.json").read_text())
+    sweep = read_json_object(folder / "sweep.json", BUDGET_SWEEP_KEYS)
     files: dict[str, bytes] = {}
     _save(files, "budget_sweep", budget_sweep_figure(sweep))
     columns = ["sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from devices.inputs import FROZEN_INPUT_CONFIG
 from emulator._kernels import adc_codes, dac_codes
 
 
 class IOParameters(BaseModel):
     """Read-path settings with the reference simulator's names (SPEC §3)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     is_perfect: bool = False
     """Ideal read: y = W·x exactly (no quantization, noise or clipping)."""
