@@ -116,7 +116,7 @@ class HardwareConfig(_Strict):
     """Run the devices' slow processes (lifetime decay, diffusion) in simulated time: one step per
     this many ns, applied lazily at each access of a tile. Unset: one step per mini-batch of a
     training program (the reference simulator's convention)."""
-    tiles: Annotated[dict[str, TileConfig], Field(min_length=1)]
+    tiles: dict[str, TileConfig]
     """The tiles by name, e.g. [hardware.tiles.t0]."""
 
     @field_validator("cost_model")
@@ -277,17 +277,18 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
                     entry.params_model.model_validate(params)
                 except ValidationError as error:
                     problems += problems_of(error, "program.params")
-                problems += _raw_reference_problems(params, tiles)
+                problems += _raw_reference_problems(params, tiles if isinstance(hardware.get("tiles"), dict) else None)
     return problems
 
 
-def _raw_reference_problems(params: dict[str, Any], tiles: dict[str, Any]) -> list[tuple[str, str]]:
-    """Like _reference_problems, on raw data (when the documents do not validate yet)."""
+def _raw_reference_problems(params: dict[str, Any], tiles: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Like _reference_problems, on raw data (when the documents do not validate yet);
+    `tiles` is None when hardware.tiles is not a table (reported by the first pass)."""
     tile_name = params.get("tile")
-    if not isinstance(tile_name, str) or not tiles:
+    if not isinstance(tile_name, str) or tiles is None:
         return []
     if tile_name not in tiles:
-        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(tiles)})")]
+        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(tiles) or 'none'})")]
     tile = tiles[tile_name]
     arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
     return [(f"program.params.{key}", f"tile {tile_name!r} has no array {value!r} (has {', '.join(arrays)})")
