@@ -11,6 +11,7 @@ import math
 import json
 import os
 import sys
+import warnings
 from typing import Any, Callable, TypeVar
 
 import click
@@ -68,7 +69,11 @@ def handle_errors(function: F) -> F:
         from emulator.scenario import ScenarioError
 
         try:
-            return function(*args, **kwargs)
+            with warnings.catch_warnings():
+                # overflow/invalid-value warnings print source lines; a run that goes non-finite
+                # is reported by name instead (RunDiverged)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return function(*args, **kwargs)
         except ScenarioError as error:
             click.echo("error: invalid scenario:", err=True)
             click.echo(error.format(), err=True)
