@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from emulator import __version__
 from emulator import DEFAULT_COST_MODEL
-from emulator.cli_output import ProgressBar, budget_text, budget_sweep_rows, format_table, render_summary
+from emulator.cli_output import Progress, budget_text, budget_sweep_rows, format_table, render_summary
 from emulator.results import OutputError, dumps_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,6 +86,10 @@ def handle_errors(function: F) -> F:
             fail(str(error), RUN_FAILED)
         except KeyboardInterrupt:
             fail("interrupted; nothing was written", RUN_FAILED)
+        except BrokenPipeError:
+            # the reader went away (`aimc programs | head -1`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as error:  # noqa: BLE001 - last resort: one line, not a traceback
             if os.environ.get("AIMC_DEBUG"):
                 raise
@@ -109,19 +113,22 @@ def main() -> None:
 @handle_errors
 def devices(as_json: bool, rows: int, cols: int, seed: int) -> None:
     """List the device presets with their symmetric-point statistics."""
-    from devices import DeviceArray, get_preset, preset_names
+    with Progress(f"devices: sampling {rows}×{cols} arrays", unit="preset") as progress:
+        from devices import DeviceArray, get_preset, preset_names
 
-    table = []
-    for name in preset_names():
-        config = get_preset(name)
-        array = DeviceArray(config, (rows, cols), seed=seed)
-        sp = array.visible_symmetric_point()
-        table.append({
-            "name": name, "model": config.model, "dw_min": config.dw_min,  # type: ignore[attr-defined]
-            "states": round(config.number_of_states, 1),
-            "sp_mean": float(np.mean(sp)), "sp_std": float(np.std(sp)),
-            "sp_interior_fraction": float(np.mean(array.sp_interior)),
-        })
+        table = []
+        names = preset_names()
+        for done, name in enumerate(names):
+            progress(done, len(names))
+            config = get_preset(name)
+            array = DeviceArray(config, (rows, cols), seed=seed)
+            sp = array.visible_symmetric_point()
+            table.append({
+                "name": name, "model": config.model, "dw_min": config.dw_min,  # type: ignore[attr-defined]
+                "states": round(config.number_of_states, 1),
+                "sp_mean": float(np.mean(sp)), "sp_std": float(np.std(sp)),
+                "sp_interior_fraction": float(np.mean(array.sp_interior)),
+            })
     if as_json:
         click.echo(json.dumps(table, indent=2))
     else:
@@ -173,19 +180,17 @@ def validate(scenario: str, assignments: tuple[str, ...]) -> None:
 def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple[str, ...],
         trace: str | None, as_json: bool) -> None:
     """Run a scenario and write summary.json and metrics.csv."""
-    from emulator.results import check_output_dir
-    from emulator.runner import run_to_directory
-    from emulator.scenario import load_scenario
+    with Progress(f"run: reading {scenario}") as progress:
+        from emulator.results import check_output_dir
+        from emulator.runner import run_to_directory
+        from emulator.scenario import load_scenario
 
-    extra = list(assignments) + ([f"output.trace={json.dumps(trace)}"] if trace else [])
-    loaded = load_scenario(scenario, extra, seed=seed)
-    target = out_dir or f"results/{loaded.name}"
-    check_output_dir(target)
-    bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description=loaded.name)
-    try:
-        result = run_to_directory(loaded, target, progress=bar)
-    finally:
-        bar.close()
+        extra = list(assignments) + ([f"output.trace={json.dumps(trace)}"] if trace else [])
+        loaded = load_scenario(scenario, extra, seed=seed)
+        target = out_dir or f"results/{loaded.name}"
+        check_output_dir(target)
+        progress.stage(f"run {loaded.name} ({loaded.program.name})")
+        result = run_to_directory(loaded, target, progress=progress)
     if as_json:
         click.echo(dumps_json(result.summary), nl=False)
         return
@@ -261,16 +266,15 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
     if label is not None and len(requests) == 1:
         requests[0][1].device_name = label
     results = []
-    for value, request in requests:
-        bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description=f"ZS scan {request.device_name}")
-        try:
-            results.append(run_budget(request, progress=bar))
-        except BudgetRefused as error:
-            fail(f"cannot budget {request.device_name}: {error}")
-        finally:
-            bar.close()
-        if value is not None:
-            results[-1]["sweep_value"] = value
+    with Progress("budget", unit="pulse") as progress:
+        for value, request in requests:
+            progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: ZS scan")
+            try:
+                results.append(run_budget(request, progress=progress))
+            except BudgetRefused as error:
+                fail(f"cannot budget {request.device_name}: {error}")
+            if value is not None:
+                results[-1]["sweep_value"] = value
     brief = [{key: value for key, value in result.items() if key != "curve"} for result in results]
     if len(results) == 1:
         output: Any = brief[0]
@@ -318,13 +322,12 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
     from emulator.sweep_execution import SweepStopped
 
     started = time.perf_counter()
-    bar = ProgressBar(enabled=sys.stderr.isatty(), description="sweep")
-    try:
-        outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=bar)
-    except SweepStopped as stopped:
-        fail(str(stopped), RUN_FAILED)
-    finally:
-        bar.close()
+    with Progress(f"sweep {scenario}", unit="run") as progress:
+        try:
+            outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=progress)
+        except SweepStopped as stopped:
+            progress.close()
+            fail(str(stopped), RUN_FAILED)
     click.echo(f"{outcome['runs']} runs ({outcome['skipped']} already finished), {outcome['finished']} in "
                f"{outcome['results']}; wall time {time.perf_counter() - started:.1f} s "
                f"({backend}, {jobs} worker(s))")
@@ -345,11 +348,13 @@ def report(folder: str, out_dir: str | None, metric: str | None) -> None:
 
     target = out_dir or str(Path(folder) / "report")
     check_output_dir(target)
-    try:
-        figures, markdown = build_report(folder, metric)
-    except ReportError as error:
-        fail(str(error))
-    write_files_atomically(target, {**figures, "report.md": markdown}, replace=False)
+    with Progress(f"report {folder}", unit="figure") as progress:
+        try:
+            figures, markdown = build_report(folder, metric)
+        except ReportError as error:
+            progress.close()
+            fail(str(error))
+        write_files_atomically(target, {**figures, "report.md": markdown}, replace=False)
     images = sum(1 for name in figures if name.endswith(".png"))
     click.echo(f"report: {images} figure(s) (PNG + SVG) and report.md in {target}/")
 
