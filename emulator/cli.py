@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from emulator import __version__
 from emulator import DEFAULT_COST_MODEL
 from emulator.cli_output import Progress, budget_text, budget_sweep_rows, format_table, render_summary
-from emulator.results import OutputError, dumps_json
+from emulator.results import OutputError, check_output_dir, dumps_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,39 +64,45 @@ def handle_errors(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from emulator.registry import HardwareMismatch
-        from emulator.runner import RunDiverged
-        from emulator.scenario import ScenarioError
-
         try:
             with warnings.catch_warnings():
                 # overflow/invalid-value warnings print source lines; a run that goes non-finite
                 # is reported by name instead (RunDiverged)
                 warnings.simplefilter("ignore", RuntimeWarning)
                 return function(*args, **kwargs)
-        except ScenarioError as error:
-            click.echo("error: invalid scenario:", err=True)
-            click.echo(error.format(), err=True)
-            sys.exit(INPUT_ERROR)
-        except OutputError as error:
-            fail(str(error))
-        except HardwareMismatch as error:
-            fail(f"invalid scenario: {error}")
-        except RunDiverged as error:
-            fail(str(error), RUN_FAILED)
         except KeyboardInterrupt:
             fail("interrupted; nothing was written", RUN_FAILED)
         except BrokenPipeError:
             # the reader went away (`aimc programs | head -1`): stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        except Exception as error:  # noqa: BLE001 - last resort: one line, not a traceback
-            if os.environ.get("AIMC_DEBUG"):
-                raise
-            fail(f"unexpected failure ({type(error).__name__}: {error}); nothing was written. "
-                 "Set AIMC_DEBUG=1 to see the traceback.", RUN_FAILED)
+        except Exception as error:  # noqa: BLE001 - sorted below; the catch-all is for bugs only
+            _report_failure(error)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report_failure(error: Exception) -> None:
+    """One message and an exit status for a failure (the project's classes are imported here, not
+    at start-up, so that a command prints its first progress line at once)."""
+    from emulator.registry import HardwareMismatch
+    from emulator.runner import RunDiverged
+    from emulator.scenario import ScenarioError
+
+    if isinstance(error, ScenarioError):
+        click.echo(f"error: invalid {error.subject}:", err=True)
+        click.echo(error.format(), err=True)
+        sys.exit(INPUT_ERROR)
+    if isinstance(error, OutputError):
+        fail(str(error))
+    if isinstance(error, HardwareMismatch):
+        fail(f"invalid scenario: {error}")
+    if isinstance(error, RunDiverged):
+        fail(str(error), RUN_FAILED)
+    if os.environ.get("AIMC_DEBUG"):
+        raise error
+    fail(f"unexpected failure ({type(error).__name__}: {error}); nothing was written. "
+         "Set AIMC_DEBUG=1 to see the traceback.", RUN_FAILED)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -181,7 +187,6 @@ def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple
         trace: str | None, as_json: bool) -> None:
     """Run a scenario and write summary.json and metrics.csv."""
     with Progress(f"run: reading {scenario}") as progress:
-        from emulator.results import check_output_dir
         from emulator.runner import run_to_directory
         from emulator.scenario import load_scenario
 
@@ -255,26 +260,35 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 def budget(ctx: click.Context, device: str | None, config_path: str | None, out_dir: str | None, as_json: bool,
            **options: Any) -> None:
     """Pulses, reads, time and energy to calibrate symmetric points to a target error."""
-    from emulator.budget import BudgetRefused, run_budget, scaling_exponent
-    from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
-    from emulator.results import check_output_dir, rows_csv, write_files_atomically
+    with Progress("budget: reading the study", unit="pulse") as progress:
+        from emulator.budget import BudgetRefused, run_budget
 
-    study, label = _budget_study(ctx, device, config_path, options)
-    if out_dir is not None:
-        check_output_dir(out_dir)
-    requests = study.requests()
-    if label is not None and len(requests) == 1:
-        requests[0][1].device_name = label
-    results = []
-    with Progress("budget", unit="pulse") as progress:
+        from emulator.scenario import ScenarioError
+
+        try:
+            study, label = _budget_study(ctx, device, config_path, options)
+        except ScenarioError as error:
+            error.subject = "budget study"
+            raise
+        if out_dir is not None:
+            check_output_dir(out_dir)
+        requests = study.requests()
+        if label is not None and len(requests) == 1:
+            requests[0][1].device_name = label
+        results = []
         for value, request in requests:
             progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: ZS scan")
             try:
                 results.append(run_budget(request, progress=progress))
             except BudgetRefused as error:
+                progress.close()
                 fail(f"cannot budget {request.device_name}: {error}")
             if value is not None:
                 results[-1]["sweep_value"] = value
+    from emulator.budget import scaling_exponent
+    from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
+    from emulator.results import rows_csv, write_files_atomically
+
     brief = [{key: value for key, value in result.items() if key != "curve"} for result in results]
     if len(results) == 1:
         output: Any = brief[0]
@@ -317,12 +331,11 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
     """Run a scenario over a grid of parameters and seeds; resumes where it stopped."""
     import time
 
-    from emulator.sweep import run_sweep
-
-    from emulator.sweep_execution import SweepStopped
-
     started = time.perf_counter()
     with Progress(f"sweep {scenario}", unit="run") as progress:
+        from emulator.sweep import run_sweep
+        from emulator.sweep_execution import SweepStopped
+
         try:
             outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=progress)
         except SweepStopped as stopped:
@@ -343,12 +356,12 @@ def report(folder: str, out_dir: str | None, metric: str | None) -> None:
     """Plots (PNG, SVG) and a Markdown summary of a run, sweep or budget folder."""
     from pathlib import Path
 
-    from emulator.report import ReportError, build_report
-    from emulator.results import check_output_dir, write_files_atomically
-
     target = out_dir or str(Path(folder) / "report")
     check_output_dir(target)
     with Progress(f"report {folder}", unit="figure") as progress:
+        from emulator.report import ReportError, build_report
+        from emulator.results import write_files_atomically
+
         try:
             figures, markdown = build_report(folder, metric)
         except ReportError as error:

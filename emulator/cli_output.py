@@ -49,7 +49,7 @@ class Progress:
                 self.bar = tqdm(total=None, desc=self.description, unit=self.unit, leave=False, file=sys.stderr)
                 self.bar.refresh()
             else:
-                self._line("started")
+                print(f"{self.description} …", file=sys.stderr, flush=True)
         self._ticker = threading.Thread(target=self._tick, name="aimc-progress", daemon=True)
         self._ticker.start()
 
@@ -72,7 +72,7 @@ class Progress:
                 self.bar.unit = self.unit
                 self.bar.refresh()
             else:
-                self._line("started")
+                print(f"{description} …", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         self._stop.set()

@@ -19,12 +19,14 @@ except ModuleNotFoundError:  # Python 3.10
 class ScenarioError(Exception):
     """Invalid scenario input: a list of (field path, reason)."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(self, problems: list[tuple[str, str]], subject: str = "scenario") -> None:
         self.problems = problems
+        self.subject = subject
+        """What was invalid, for the message ("scenario", "budget study")."""
         super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
 
     def format(self) -> str:
-        return "\n".join(f"  {path or '<scenario>'}: {reason}" for path, reason in self.problems)
+        return "\n".join(f"  {path or f'<{self.subject}>'}: {reason}" for path, reason in self.problems)
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
