@@ -113,6 +113,19 @@ class HardwareCosts(BaseModel):
             return int(up.max(axis=1).sum() + down.max(axis=1).sum())
         return int(up.max(initial=0) + down.max(initial=0))
 
+    def slot_pulses(self, counts: np.ndarray) -> np.ndarray:
+        """Cell pulses fired in each of the `count_slots(counts)` slots, in firing order: a cell
+        with count c fires in the first |c| slots of its phase (its row's, row by row)."""
+        counts = np.asarray(counts).reshape(-1, np.asarray(counts).shape[-1])
+        groups = [counts[row:row + 1] for row in range(counts.shape[0])] \
+            if self.count_latency_rule == "row-by-row" else [counts]
+        per_slot = []
+        for group in groups:
+            for phase in (np.maximum(group, 0), np.maximum(-group, 0)):
+                cells_with = np.bincount(phase.ravel())[1:]  # cells_with[k-1]: cells whose count is k
+                per_slot.append(np.cumsum(cells_with[::-1])[::-1])  # slot s fires every cell with count > s
+        return np.concatenate(per_slot).astype(np.int64)
+
     def digital_ps(self, elements: int) -> int:
         """Time of one digital op over `elements` values."""
         return ns_to_ps(math.ceil(elements / self.digital_lanes) * self.digital_op_ns)

@@ -217,7 +217,8 @@ class Tile:
             if slots:
                 yield self.env.timeout(self.costs.write_ps(slots))
                 array.pulse_counts(self._reachable(counts))
-            self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2)
+            self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2,
+                          self.costs.slot_pulses(counts))
 
     def sign_pattern(self, cmd: SignPattern) -> Done:
         array = self.array(cmd.array)
@@ -257,7 +258,9 @@ class Tile:
                 if slots:
                     yield self.env.timeout(self.costs.write_ps(slots))
                     array.pulse_signs(self._reachable(signs))
-                self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2)
+                fired = (int(np.count_nonzero(signs > 0)), int(np.count_nonzero(signs < 0)))
+                self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2,
+                              np.array([n for n in fired if n], dtype=np.int64))
 
     def set_weights(self, cmd: SetWeights) -> Done:
         """Idealized programming (no pulses, no time): see `SetWeights`."""
