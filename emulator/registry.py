@@ -144,7 +144,7 @@ def signature_model(function: Callable[..., Any]) -> type[BaseModel]:
             continue
         annotation = Any if parameter.annotation is parameter.empty else parameter.annotation
         fields[parameter.name] = (annotation, ... if parameter.default is parameter.empty else parameter.default)
-    config = ConfigDict(**INPUT_CONFIG, arbitrary_types_allowed=True)  # type: ignore[typeddict-item]
+    config = ConfigDict(**INPUT_CONFIG, arbitrary_types_allowed=True)
     return create_model(f"{function.__name__}_params", __config__=config, **fields)
 
 
