@@ -17,7 +17,9 @@ import math
 from typing import Annotated, Any, Generator
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from devices.inputs import INPUT_CONFIG
 
 from emulator.hardware import Controller, Digital, Parallel, Read, SetPhase, SetWeights
 from emulator.registry import ProgramEntry, TileLayout, register
@@ -37,7 +39,7 @@ def _chip_network() -> TeacherStudentParams:
 class PipelineParams(BaseModel):
     """Parameters of the pipelined inference program."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     workload: TeacherStudentParams = Field(default_factory=_chip_network)
     """The network (the teacher of a teacher–student workload, one tile per layer) and its data;
