@@ -6,7 +6,9 @@ weights), and its pulse runs already share large updates with a helper thread of
 products on a quiet machine and stalls badly on a loaded one: a 16×512 by 512×512 product took
 7–18 ms with 2 threads against 0.46 ms with one, at load 8 on the 2-core machine
 (benchmarks/RESULTS.md). `Controller.run` therefore limits the BLAS pool to one thread for the
-run and restores it after; setting the limit costs ≈ 0.1–0.5 ms, once per run.
+run and restores it after. The pools are found once per process (a `ThreadpoolController`, ≈ 1.5 ms,
+on the first run: numpy's BLAS is loaded by then); setting and restoring the limit then costs
+≈ 7 µs per run instead of ≈ 0.5 ms. A BLAS library loaded after the first run is not limited.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+_CONTROLLER: list[Any] = []
+
 
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
     """Limit the BLAS thread pools to one thread inside the block (no-op without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn brings it
-        yield
-        return
-    limits: Any = threadpool_limits(limits=1, user_api="blas")
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn brings it
+            yield
+            return
+        _CONTROLLER.append(ThreadpoolController())
+    limits: Any = _CONTROLLER[0].limit(limits=1, user_api="blas")
     try:
         yield
     finally:
