@@ -5,7 +5,7 @@
     python scenarios/training_grids.py toy         [--out results/grids/toy]
     python scenarios/training_grids.py pulse-cost  [--out results/grids/pulse_cost]
     python scenarios/training_grids.py hfo2-authors [--seeds 5 --jobs 1]   # the [DSPT] authors' settings
-    python scenarios/training_grids.py authors-literal | digits-authors | pulse-cost-authors
+    python scenarios/training_grids.py authors-literal | digits-authors | pulse-cost-authors | realizations
 
 Each grid point is one `aimc run` of a scenario file in this folder with `--set` overrides
 and a seed (the exact command is printed with `--dry-run`); every run writes summary.json and
@@ -125,6 +125,20 @@ def digits_authors_grid(seeds: int, epochs: int | None) -> list[GridRun]:
                        arrays=("P", "W"), extra=LAPTOP_BUDGET)
 
 
+def realizations_grid(seeds: int, epochs: int | None) -> list[GridRun]:
+    """E-RIDER of `hfo2_authors_grid` (diagonal) in the "paper" realization: γ·c·(P − Q̃) read live,
+    against an analog Q̃ programmed at flips (HfO2 arrays `Qt`, the cell's offset on all three
+    arrays) or a digital one."""
+    budget = LAPTOP_BUDGET["E-RIDER"] + ["program.params.realization=paper"]
+    analog = [f"hardware.tiles.{tile}.arrays.Qt.preset=ReRamArrayHfO2" for tile in ("layer0", "layer1")]
+    name = "paper, analog Q̃"
+    runs = offset_grid("digits_authors_hfo2", {name: "erider"}, seeds, epochs, diagonal_only=(name,),
+                       arrays=("P", "W", "Qt"), extra={name: budget + analog})
+    name = "paper, digital Q̃"
+    return runs + offset_grid("digits_authors_hfo2", {name: "erider"}, seeds, epochs, diagonal_only=(name,),
+                              arrays=("P", "W"), extra={name: budget + ["program.params.qtilde=digital"]})
+
+
 def authors_literal_grid(seeds: int, epochs: int | None) -> list[GridRun]:
     """The authors' values exactly (no budget scaling), HfO2, diagonal cells."""
     algorithms = {"TT-v2": "ttv2", "AGAD": "agad", "E-RIDER": "erider"}
@@ -165,9 +179,11 @@ def pulse_cost_authors_grid(seeds: int, epochs: int | None) -> list[GridRun]:
 
 GRIDS = {"digits": digits_grid, "hfo2": hfo2_grid, "toy": toy_grid, "pulse-cost": pulse_cost_grid,
          "hfo2-authors": hfo2_authors_grid, "digits-authors": digits_authors_grid,
-         "authors-literal": authors_literal_grid, "pulse-cost-authors": pulse_cost_authors_grid}
+         "authors-literal": authors_literal_grid, "pulse-cost-authors": pulse_cost_authors_grid,
+         "realizations": realizations_grid}
 ACCURACY = {"digits": "mean_test_accuracy", "hfo2": "mean_test_accuracy", "hfo2-authors": "final_test_accuracy",
-            "digits-authors": "final_test_accuracy", "authors-literal": "final_test_accuracy"}
+            "digits-authors": "final_test_accuracy", "authors-literal": "final_test_accuracy",
+            "realizations": "final_test_accuracy"}
 """The accuracy a digits grid reports (the authors' grids: the final one, as their tables)."""
 
 
