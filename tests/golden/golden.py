@@ -37,6 +37,7 @@ SHRINK: dict[str, list[str]] = {
     "lsq_toy_rider": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=150"],
     "lsq_toy_erider": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=150"],
     "pulse_cost_erider": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=100"],
+    "pulse_cost_erider_authors": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=100"],
     "pulse_cost_zs_ttv2": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=100",
                            "--set", "program.params.zs_steps=200"],
 }
