@@ -9,8 +9,8 @@ offset or the analog R; RIDER/E-RIDER: their SP estimates Q, Q̃ start again fro
 - monitored: every `monitor_every_samples` samples, the spare cells of a monitor tile (devices
   like P's, drifting alike, outside the network) get `monitor_pulses` stochastic ZS pulses, which
   keep them near their symmetric point, and are read; when their mean read moved by more than
-  `monitor_threshold` since the last calibration, recalibrate. At the start and after every
-  recalibration the spare cells get `monitor_settle_steps` ZS pulses and give the new baseline.
+  `monitor_threshold` since the last calibration, recalibrate. At the start the spare cells get
+  `monitor_settle_steps` ZS pulses; a read then, and after every recalibration, is the baseline.
 Phases: "recalibration" (ZS pulses and reads of P), "monitor" (everything on the spare cells);
 the reference's programming stays "programming". Without any of the three settings a program
 runs exactly as it did before policies existed.
@@ -76,7 +76,8 @@ class RecalibrationParams(BaseModel):
     monitor_threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.03
     """Recalibrate when the spare cells' mean read moved by more than this (weight units)."""
     monitor_settle_steps: Annotated[int, Field(ge=0, le=10_000_000)] = 1000
-    """ZS pulses on the spare cells at the start and after each recalibration, before the baseline read."""
+    """ZS pulses on the spare cells at the start, before the first baseline read (they keep near
+    their symmetric point afterwards through the pulses of every check)."""
 
     def recalibrates(self) -> bool:
         """Whether any policy is set."""
@@ -132,7 +133,7 @@ class RecalibrationPolicy:
         """Start the clocks (and the monitor's baseline) once; then recalibrate when due."""
         if not self.started:
             self.started = True
-            yield from self._mark(trainer)
+            yield from self._mark(trainer, settle=True)
             return
         p, now_ns = self.p, trainer.ctl.now_ns
         due = ((p.recalibrate_every_ns is not None and now_ns - self.last_ns >= p.recalibrate_every_ns)
@@ -147,14 +148,16 @@ class RecalibrationPolicy:
             yield from trainer.recalibrate()
             self.recalibrations += 1
             trainer.ctl.metric("recalibrations", self.recalibrations, trainer.step)
-            yield from self._mark(trainer)
+            yield from self._mark(trainer, settle=False)
 
-    def _mark(self, trainer: CalibratedTrainer) -> Gen:
-        """A calibration just ended: restart the clocks; settle the spare cells and read the baseline."""
+    def _mark(self, trainer: CalibratedTrainer, settle: bool) -> Gen:
+        """A calibration just ended (or training starts): restart the clocks; read the spare cells'
+        baseline, after settling them first if `settle`."""
         if self.p.monitor_every_samples is not None:
             yield from trainer.set_phase("monitor")
-            yield from zero_shift_pulses(trainer.ctl, self.p.monitor_tile, self.p.monitor_array,
-                                         self.p.monitor_settle_steps, progress=False)
+            if settle:
+                yield from zero_shift_pulses(trainer.ctl, self.p.monitor_tile, self.p.monitor_array,
+                                             self.p.monitor_settle_steps, progress=False)
             self.baseline = yield from self._read_monitor(trainer)
         self.last_ns, self.last_samples = trainer.ctl.now_ns, trainer.samples
         self.last_check_samples = trainer.samples

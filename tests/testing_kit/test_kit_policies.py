@@ -79,8 +79,7 @@ def test_every_policy_keeps_the_invariants_and_books_its_pulses_by_phase(documen
     assert pulses.get("recalibration", 0) == recalibrations * params["recalibration_steps"] * ROWS * INPUTS
     if "monitor_every_samples" in params:
         checks = result.result["monitor_checks"]
-        settles = 1 + recalibrations
-        per_cell = settles * params["monitor_settle_steps"] + checks * params["monitor_pulses"]
+        per_cell = params["monitor_settle_steps"] + checks * params["monitor_pulses"]
         assert pulses.get("monitor", 0) == per_cell * MONITOR[0] * MONITOR[1]
         assert result.result["monitor_triggers"] <= checks
     else:
