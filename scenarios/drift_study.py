@@ -219,6 +219,7 @@ def pareto_figure(cells: dict[tuple[str, float, str], dict[str, Any]], workloads
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     figure, axes = plt.subplots(1, len(workloads), figsize=(6.2 * len(workloads), 4.6), squeeze=False)
     markers = dict(zip(sorted({policy for spec in WORKLOADS.values() for policy in spec.policies}), "os^vDPX*"))
@@ -241,6 +242,9 @@ def pareto_figure(cells: dict[tuple[str, float, str], dict[str, Any]], workloads
             if policy in spec.policies:
                 axis.scatter([], [], color="gray", marker=marker, label=policy)
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        if spec.metric == "loss":
+            axis.set_yscale("log")  # from the drift-free ~14 to the thousands of a lost run
         axis.set_xlabel("calibration energy: calibration + recalibration + monitor + programming (µJ)")
         axis.set_ylabel("final loss of the true W" if spec.metric == "loss" else "test accuracy % (last 5 epochs)")
         axis.set_title(f"{workload}: Pareto front per SP drift rate")
