@@ -22,9 +22,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from devices.array import DeviceArray
+from devices.inputs import FROZEN_INPUT_CONFIG
 
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -36,7 +37,7 @@ class DriftConfig(BaseModel):
     Rates are per second of the run's simulated time, in weight (conductance) units.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     sp_trend_per_s: Finite = 0.0
     """Mean rate a at which each cell's symmetric point moves (weight units per second)."""

@@ -21,8 +21,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Generator, Literal, Protocol, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from devices.inputs import INPUT_CONFIG
 from emulator.algorithms.calibration import zero_shift, zero_shift_pulses
 from emulator.hardware import Controller, Digital, ReadCells
 from emulator.registry import TileLayout
@@ -53,7 +54,7 @@ class CalibratedTrainer(Protocol):
 class RecalibrationParams(BaseModel):
     """When to recalibrate the fast arrays during training, and how (all off by default)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     recalibrate_every_ns: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     """Recalibrate P once this much simulated time has passed since the last calibration."""

@@ -10,11 +10,12 @@ acts on pulses, so applying it at the access is exact).
 
 from __future__ import annotations
 
-from typing import Annotated, Mapping
+from typing import Annotated, Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from devices import DeviceArray, DriftProcess
+from devices.inputs import FROZEN_INPUT_CONFIG
 from emulator.units import ns_to_ps, ps_to_s
 
 
@@ -23,11 +24,19 @@ class TemperatureSchedule(BaseModel):
     (kelvin from the point the devices were characterized and calibrated at; 0 before the first
     step). It scales the steps of arrays whose drift has `step_up_per_kelvin`/`step_down_per_kelvin`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     steps_ns_kelvin: list[tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)],
                                 Annotated[float, Field(allow_inf_nan=False)]]] = Field(default_factory=list)
     """(time in ns, offset in kelvin) pairs in increasing time: from that time on, that offset."""
+
+    @field_validator("steps_ns_kelvin", mode="before")
+    @classmethod
+    def _pairs_as_tuples(cls, steps: Any) -> Any:
+        """TOML and --set give the pairs as arrays: read them as tuples (their numbers stay strict)."""
+        if isinstance(steps, list):
+            return [tuple(step) if isinstance(step, list) else step for step in steps]
+        return steps
 
     @field_validator("steps_ns_kelvin")
     @classmethod

@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from document_paths import document_paths
+
 from emulator.cli import main
 from emulator.scenario import Scenario, ScenarioError, read_document, validate_document
 
@@ -27,15 +29,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=8)
 
 
-def _paths(document: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(document, dict):
-        for key, value in document.items():
-            found += _paths(value, prefix + (key,))
-    return found
-
-
-PATHS = _paths(BASE)
+PATHS = document_paths(BASE)
 
 
 def _check(document: object) -> None:
@@ -79,7 +73,7 @@ def test_cli_on_garbage_files_exits_2_without_traceback(tmp_path: Path, text: st
 
 
 @pytest.mark.parametrize("assignment", [
-    "hardware.tiles.t0.arrays.W.overrides.dw_min=1e9",
+    "hardware.tiles.t0.arrays.W.overrides.dw_min=1.2",  # one pulse spans the whole range
     "hardware.tiles.t0.arrays.W.overrides.corrupt_devices_prob=1.0",
     "hardware.tiles.t0.io.out_bound=1e-6",
     "hardware.tiles.t0.io.adc_offset=1e6",
