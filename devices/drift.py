@@ -27,8 +27,17 @@ from pydantic import BaseModel, Field
 from devices.array import DeviceArray
 from devices.inputs import FROZEN_INPUT_CONFIG
 
-NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+MAX_RATE_PER_S = 1e6
+"""Largest drift rate or walk (weight units per second, or per √s): a weight range per µs."""
+MAX_PER_KELVIN = 0.1
+"""Largest step sensitivity to the operating point (exp(0.1 × 300 K) is still finite)."""
+MAX_RELATIVE_DTOD = 10.0
+"""Largest relative device-to-device spread."""
+
+Rate = Annotated[float, Field(ge=-MAX_RATE_PER_S, le=MAX_RATE_PER_S, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, le=MAX_RATE_PER_S, allow_inf_nan=False)]
+Relative = Annotated[float, Field(ge=0.0, le=MAX_RELATIVE_DTOD, allow_inf_nan=False)]
+PerKelvin = Annotated[float, Field(ge=-MAX_PER_KELVIN, le=MAX_PER_KELVIN, allow_inf_nan=False)]
 
 
 class DriftConfig(BaseModel):
@@ -39,27 +48,27 @@ class DriftConfig(BaseModel):
 
     model_config = FROZEN_INPUT_CONFIG
 
-    sp_trend_per_s: Finite = 0.0
+    sp_trend_per_s: Rate = 0.0
     """Mean rate a at which each cell's symmetric point moves (weight units per second)."""
     sp_trend_dtod_per_s: NonNegative = 0.0
     """Device-to-device spread (std) of that rate: a cell's rate is a + this·ξ."""
     sp_walk_per_sqrt_s: NonNegative = 0.0
     """Random walk of the symmetric point: std of its increment over one second (grows as √t)."""
-    sp_walk_dtod: NonNegative = 0.0
+    sp_walk_dtod: Relative = 0.0
     """Relative device-to-device spread of the walk's std."""
-    reference_trend_per_s: Finite = 0.0
+    reference_trend_per_s: Rate = 0.0
     """Mean rate at which each cell's reference r moves (weight units per second)."""
     reference_trend_dtod_per_s: NonNegative = 0.0
     """Device-to-device spread (std) of the reference's rate."""
     reference_walk_per_sqrt_s: NonNegative = 0.0
     """Random walk of the reference: std of its increment over one second."""
-    reference_walk_dtod: NonNegative = 0.0
+    reference_walk_dtod: Relative = 0.0
     """Relative device-to-device spread of the reference walk's std."""
-    step_up_per_kelvin: Finite = 0.0
+    step_up_per_kelvin: PerKelvin = 0.0
     """Sensitivity k⁺ of the up steps to the operating point: Δ⁺ × exp(k⁺·ΔT), ΔT in kelvin."""
-    step_down_per_kelvin: Finite = 0.0
+    step_down_per_kelvin: PerKelvin = 0.0
     """Sensitivity k⁻ of the down steps: Δ⁻ × exp(k⁻·ΔT)."""
-    step_per_kelvin_dtod: NonNegative = 0.0
+    step_per_kelvin_dtod: Relative = 0.0
     """Relative device-to-device spread of both sensitivities."""
 
     @property

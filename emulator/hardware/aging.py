@@ -27,8 +27,9 @@ class TemperatureSchedule(BaseModel):
     model_config = FROZEN_INPUT_CONFIG
 
     steps_ns_kelvin: list[tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)],
-                                Annotated[float, Field(allow_inf_nan=False)]]] = Field(default_factory=list)
-    """(time in ns, offset in kelvin) pairs in increasing time: from that time on, that offset."""
+                                Annotated[float, Field(ge=-300.0, le=300.0, allow_inf_nan=False)]]] = Field(
+        default_factory=list)
+    """(time in ns, offset in kelvin, within ±300 K) pairs in increasing time: from that time on, that offset."""
 
     @field_validator("steps_ns_kelvin", mode="before")
     @classmethod

@@ -38,6 +38,11 @@ def test_drift_and_temperature_reach_the_tiles_and_stay_out_of_results_when_not_
     ("hardware.tiles.layer0.arrays.P.drift.sp_trend=1", "hardware.tiles.layer0.arrays.P.drift.sp_trend"),
     ("hardware.temperature.steps_ns_kelvin=[[5, 1.0], [2, 3.0]]", "hardware.temperature.steps_ns_kelvin"),
     ("program.params.monitor_every_samples=10", "program.params.monitor_tile"),
+    ("hardware.tiles.layer0.arrays.P.drift.sp_trend_per_s=1e300", "hardware.tiles.layer0.arrays.P.drift.sp_trend_per_s"),
+    ("hardware.tiles.layer0.arrays.P.drift.step_up_per_kelvin=true", "hardware.tiles.layer0.arrays.P.drift.step_up_per_kelvin"),
+    ("hardware.temperature.steps_ns_kelvin=[[0, 1000.0]]", "hardware.temperature.steps_ns_kelvin.0.1"),
+    ("hardware.temperature.steps_ns_kelvin=[[0, 1.0, 2.0]]", "hardware.temperature.steps_ns_kelvin.0"),
+    ("program.params.recalibrate_every_samples=2.5", "program.params.recalibrate_every_samples"),
 ])
 def test_bad_drift_and_policy_settings_name_their_field(assignment: str, path: str) -> None:
     scenario = "drift_lsq_erider.toml"  # no monitor tile
