@@ -56,6 +56,7 @@ SHRINK: dict[str, list[str]] = {
     "drift_digits_erider": [*TRAINING, "--set", "program.params.recalibration_steps=50",
                             "--set", "program.params.recalibrate_every_samples=60"],
     "pulse_cost_erider": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=100"],
+    "pulse_cost_erider_authors": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=100"],
     "pulse_cost_zs_ttv2": ["--set", "program.params.epochs=1", "--set", "program.params.max_steps=100",
                            "--set", "program.params.zs_steps=200"],
 }
