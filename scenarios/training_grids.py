@@ -200,6 +200,25 @@ def execute(run: GridRun, out: str) -> tuple[str, float]:
     return run.folder, time.perf_counter() - started
 
 
+def run_pending(runs: list[GridRun], out: Path, jobs: int) -> dict[str, float]:
+    """Run the runs whose folder under OUT/runs has no summary.json yet (`jobs` workers), keeping
+    each run's wall time in OUT/timing.json; returns every wall time recorded there."""
+    out.mkdir(parents=True, exist_ok=True)
+    timing_path = out / "timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
+    pending = [run for run in runs if not (out / "runs" / run.folder / "summary.json").is_file()]
+    print(f"{len(runs)} runs, {len(pending)} to do, {jobs} worker(s)", flush=True)
+    if pending:
+        from joblib import Parallel, delayed
+
+        for folder, seconds in Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(execute)(run, str(out)) for run in pending):
+            timing[folder] = seconds
+            timing_path.write_text(json.dumps(timing, indent=1, sort_keys=True))
+            print(f"  {folder}: {seconds:.0f} s", flush=True)
+    return timing
+
+
 def value_of(summary: dict[str, Any], grid: str) -> float | None:
     """The number a grid reports per run."""
     result, truth = summary["result"], summary["ground_truth"]
@@ -265,19 +284,7 @@ def main() -> None:
     if args.dry_run:
         print("\n".join(run.command(out) for run in runs))
         return
-    out.mkdir(parents=True, exist_ok=True)
-    timing_path = out / "timing.json"
-    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {}
-    pending = [run for run in runs if not (out / "runs" / run.folder / "summary.json").is_file()]
-    print(f"{len(runs)} runs, {len(pending)} to do, {args.jobs} worker(s)", flush=True)
-    if pending:
-        from joblib import Parallel, delayed
-
-        for folder, seconds in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-                delayed(execute)(run, str(out)) for run in pending):
-            timing[folder] = seconds
-            timing_path.write_text(json.dumps(timing, indent=1, sort_keys=True))
-            print(f"  {folder}: {seconds:.0f} s", flush=True)
+    timing = run_pending(runs, out, args.jobs)
     text = table(runs, out, args.grid, timing)
     (out / "table.md").write_text(text)
     print(text)

@@ -49,26 +49,18 @@ def zero_shift(
     checkpoints: list[int] | None = None,
     program_tolerance: float | None = None,
     program_max_iterations: int = 20,
+    phase: str = "calibration",
 ) -> Generator[Any, Any, np.ndarray]:
     """Run ZS on one array and set its reference; returns the read SP estimate (rows × cols).
 
     Use from another program with `estimate = yield from zero_shift(ctl, ...)`. With
-    reference="analog", `reference_array` (same tile) is programmed to the estimate.
+    reference="analog", `reference_array` (same tile) is programmed to the estimate (phase
+    "programming"); everything else is booked under `phase`.
     """
-    yield SetPhase("calibration")
+    yield SetPhase(phase)
     shape = ctl.tile_shape(tile)
     cells = shape[0] * shape[1]
-    marks = set(checkpoints or [])
-    report_every = max(1, steps // 100)
-    for step in range(1, steps + 1):
-        if method == "cyclic":
-            yield SignPattern(tile, array, 1 if step % 2 else -1)
-        else:
-            yield SignPattern(tile, array, random_up_mask(ctl.rng, shape))
-        if step in marks:
-            ctl.checkpoint("zero_shift", step)
-        if step % report_every == 0:
-            ctl.progress(step, steps)
+    yield from zero_shift_pulses(ctl, tile, array, steps, method, checkpoints)
     estimate = yield ReadCells(tile, array, reads)
     if reference == "digital":
         yield Digital(cells, "store_reference")
@@ -79,8 +71,27 @@ def zero_shift(
         yield SetPhase("programming")
         yield ProgramAndVerify(tile, reference_array, estimate, tolerance, max_iterations=program_max_iterations,
                                reads=reads)
-        yield SetPhase("calibration")
+        yield SetPhase(phase)
     return estimate
+
+
+def zero_shift_pulses(ctl: Controller, tile: str, array: str, steps: int, method: Method = "stochastic",
+                      checkpoints: list[int] | None = None, progress: bool = True) -> Generator[Any, Any, None]:
+    """The pulses of ZS alone: `steps` tile-wide steps, random ±1 per cell or alternating all-up /
+    all-down, under the current phase (checkpoints announced at the given steps; progress
+    reported to the controller unless `progress` is false)."""
+    shape = ctl.tile_shape(tile)
+    marks = set(checkpoints or [])
+    report_every = max(1, steps // 100)
+    for step in range(1, steps + 1):
+        if method == "cyclic":
+            yield SignPattern(tile, array, 1 if step % 2 else -1)
+        else:
+            yield SignPattern(tile, array, random_up_mask(ctl.rng, shape))
+        if step in marks:
+            ctl.checkpoint("zero_shift", step)
+        if progress and step % report_every == 0:
+            ctl.progress(step, steps)
 
 
 class ZeroShiftParams(BaseModel):

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Generator, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from emulator.algorithms.recalibration import RecalibrationParams, calibrate_fast_arrays
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, FastArrayParams
 from emulator.algorithms.transfer_rules import ReadAverage
@@ -31,7 +32,7 @@ from emulator.hardware import Controller, Digital, Read
 Gen = Generator[Any, Any, Any]
 
 
-class RIDERParams(FastArrayParams, BufferParams):
+class RIDERParams(FastArrayParams, BufferParams, RecalibrationParams):
     """RIDER: Q_{k+1} = (1 − η)Q_k + η·read(P), transfer β(P − Q_k), effective W + γ(P − Q)."""
 
     gamma: Annotated[float, Field(ge=0)] = 0.1
@@ -62,6 +63,12 @@ class RIDER(TransferTrainer):
         super().__init__(ctl, params, buffer=params if params.transfer_mode == "buffered" else None)
         self.rider: RIDERParams = params
         self.trackers = [ReadAverage(layer.rows, layer.cols, params.eta) for layer in self.layers]
+        self.use_policy(params)
+
+    def recalibrate(self) -> Gen:
+        """Tracking plus a recalibration: ZS of P, and Q restarts from the read."""
+        for tracker, estimate in zip(self.trackers, (yield from recalibrated_estimates(self, self.rider))):
+            tracker.mean[...] = estimate
 
     def prepare(self) -> Gen:
         yield from super().prepare()
@@ -81,7 +88,13 @@ class RIDER(TransferTrainer):
         return {layer.name: t.mean for layer, t in zip(self.layers, self.trackers)}
 
 
-class ERIDERParams(ChopperFilterParams):
+def recalibrated_estimates(trainer: TransferTrainer, params: RecalibrationParams) -> Gen:
+    """ZS of every layer's P under phase "recalibration" (a digital read of the SP); the estimates."""
+    return (yield from calibrate_fast_arrays(trainer, params.recalibration_steps, params.recalibration_method,
+                                             params.recalibration_reads, "digital", "recalibration"))
+
+
+class ERIDERParams(ChopperFilterParams, RecalibrationParams):
     """E-RIDER: RIDER plus choppers and the Q̃ copy synced at flips (defaults: AGAD's ReRamSB
     preset values plus γ; the paper's LeNet values and the authors' FCN values are in SPEC §6)."""
 
@@ -122,6 +135,16 @@ class ERIDER(ChopperFilterTrainer):
         super().__init__(ctl, params, eta, gate="after_period", hold="at_flip")
         self.e: ERIDERParams = params
         self.syncs = 0
+        self.use_policy(params)
+
+    def recalibrate(self) -> Gen:
+        """Tracking plus a recalibration: ZS of P; Q and Q̃ restart from the read (Q̃ programmed if analog)."""
+        estimates = yield from recalibrated_estimates(self, self.e)
+        for index, (block, estimate) in enumerate(zip(self.filters, estimates)):
+            block.mean[...] = estimate
+            block.held[...] = estimate
+            if self.e.qtilde == "analog":
+                yield from self.program_qtilde(index, np.arange(self.layers[index].cols))
 
     @classmethod
     def required_arrays(cls, params: Any) -> tuple[str, ...]:

@@ -28,11 +28,13 @@ from typing import Any, Generator, Literal
 
 import numpy as np
 
+from emulator.algorithms.recalibration import RecalibrationParams, RecalibrationPolicy, monitor_problems
 from emulator.algorithms.training import Trainer
 from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, ChopperParams, FastArrayParams
 from emulator.algorithms.transfer_components import ColumnSchedule, FastArray, TransferBuffer
 from emulator.algorithms.transfer_rules import ChopperFilter, Choppers, HoldMode, WriteGate
 from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read, analog_mvm
+from emulator.registry import TileLayout
 
 Gen = Generator[Any, Any, Any]
 
@@ -59,6 +61,32 @@ class TransferTrainer(Trainer):
                           for layer in self.layers])
         self.batch_samples = params.batch_size
         """Samples of the mini-batch being trained (the unit of `transfer_every` if `units_in_mbatch`)."""
+        self.recalibration: RecalibrationPolicy | None = None
+        """The recalibration policy of programs that keep a reference of P (residual, RIDER, E-RIDER)."""
+
+    def use_policy(self, params: RecalibrationParams) -> None:
+        """Recalibrate P during training as `params` say (nothing if they set no policy)."""
+        self.recalibration = RecalibrationPolicy(params) if params.recalibrates() else None
+
+    @classmethod
+    def hardware_problems(cls, params: Any, layout: TileLayout) -> list[tuple[str, str]]:
+        problems = super().hardware_problems(params, layout)
+        return problems + (monitor_problems(params, layout) if isinstance(params, RecalibrationParams) else [])
+
+    def between_steps(self) -> Gen:
+        if self.recalibration is not None:
+            yield from self.recalibration.between_steps(self)
+
+    def recalibrate(self) -> Gen:
+        """Zero-shift P of every layer and restart the reference from the reads (programs with a policy)."""
+        raise NotImplementedError(f"{type(self).__name__} has no reference of P to recalibrate")
+        yield
+
+    def result(self) -> dict[str, Any]:
+        result = super().result()
+        if self.recalibration is not None:
+            result.update(self.recalibration.summary())
+        return result
 
     # ------------------------------------------------------------------ derived settings
     @property
