@@ -21,7 +21,7 @@ caller checks that clipping cannot matter).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -54,6 +54,10 @@ class MomentMap:
     def then(self, later: "MomentMap") -> "MomentMap":
         """This map followed by `later` (the matrix product later · self)."""
         lam, mu = 1.0 + later.rate, 1.0 + later.square_rate
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._product(later, lam, mu)
+
+    def _product(self, later: "MomentMap", lam: np.ndarray, mu: np.ndarray) -> "MomentMap":
         return MomentMap(
             later.offset + lam * self.offset,
             self.rate + later.rate + self.rate * later.rate,
@@ -76,10 +80,11 @@ class MomentMap:
 
     def apply(self, mean: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance after one application of the map."""
-        square = variance + mean * mean
-        new_mean = self.offset + (1.0 + self.rate) * mean
-        new_square = self.square_offset + self.cross * mean + (1.0 + self.square_rate) * square
-        return new_mean, new_square - new_mean * new_mean
+        with np.errstate(over="ignore", invalid="ignore"):
+            square = variance + mean * mean
+            new_mean = self.offset + (1.0 + self.rate) * mean
+            new_square = self.square_offset + self.cross * mean + (1.0 + self.square_rate) * square
+            return new_mean, new_square - new_mean * new_mean
 
     def power(self, steps: int) -> "MomentMap":
         """The map applied `steps` times, by repeated squaring (O(log steps) products)."""
@@ -111,6 +116,7 @@ class RepeatedMap:
     """The map in coordinates centred on the fixed point (offset 0)."""
     contracting: np.ndarray
     _logs: tuple[np.ndarray, ...]
+    _origin: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_origin", np.where(self.contracting, self.fixed_point, 0.0))
@@ -146,14 +152,15 @@ class RepeatedMap:
         x0 = self.origin
         centred = mean - x0
         first, second = self.centred_power(steps, centred, centred * centred + variance)
-        second -= first * first
-        first += x0
-        return first, np.maximum(second, 0.0, out=second)
+        with np.errstate(over="ignore", invalid="ignore"):
+            second -= first * first
+            first += x0
+            return first, np.maximum(second, 0.0, out=second)
 
     @property
     def origin(self) -> np.ndarray:
         """Each cell's centre: its fixed point where it contracts, 0 elsewhere."""
-        return self._origin  # type: ignore[attr-defined, no-any-return]
+        return self._origin
 
     def raw(self, steps: int, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(m_n, M_n) from (m₀, M₀): the map applied `steps` times to any pair it describes."""
@@ -173,11 +180,11 @@ class RepeatedMap:
                               same, self.shifted.square_offset, self.shifted.cross, new_first, new_second)
         if not self.contracting.all():
             others = np.flatnonzero(~self.contracting)
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):  # diverging cells: inf/NaN, handled by the caller
                 powered = self.base.select(others).power(steps)
-            new_first[others] = powered.offset + (1.0 + powered.rate) * first[others]
-            new_second[others] = powered.square_offset + powered.cross * first[others] \
-                + (1.0 + powered.square_rate) * second[others]
+                new_first[others] = powered.offset + (1.0 + powered.rate) * first[others]
+                new_second[others] = powered.square_offset + powered.cross * first[others] \
+                    + (1.0 + powered.square_rate) * second[others]
         return new_first, new_second
 
 

@@ -152,7 +152,7 @@ class InstanceBound:
 
     def relative_mean(self, steps: int, sp_mean: float) -> float:
         """Bound on √E[(mean over cells of e)²] / |mean SP|."""
-        if not self.valid:
+        if not self.valid or sp_mean == 0:
             return math.inf
         square, first = self.per_cell(steps)
         return math.sqrt(float(np.mean(first)) ** 2 + float(np.mean(square)) / self.cells) / abs(sp_mean)

@@ -38,40 +38,51 @@ def _normal_cdf(z: float) -> float:
 
 
 def error_summary(mean: np.ndarray, variance: np.ndarray, sp_mean: float, target: float | None = None,
-                  metric: Metric = "relative-mean") -> dict[str, float]:
+                  metric: Metric = "relative-mean", read_variance: np.ndarray | None = None) -> dict[str, float]:
     """What a calibration's residual errors e (per cell: mean, variance; cells independent) give
     for the paper's summaries: RMS over cells, mean, spread, and |mean|/|mean SP| (its expectation
-    and SD, the mean over cells being normal), with the probability that the metric meets `target`."""
+    and SD, the mean over cells being normal). With a `target`: the probability that the read of a
+    chip whose state is typical meets it (only `read_variance`, the part the read adds, is left to
+    chance; default: all of it, for a known state), and `state_sd`, the chip-to-chip SD of the
+    metric that the rest of the variance (the state's) causes."""
     cells = mean.size
     square = mean * mean + variance
     mean_square = float(np.mean(square))
     mean_error = float(np.mean(mean))
     mean_sd = math.sqrt(float(np.mean(variance)) / cells)
-    # |ē| for ē ~ N(μ, s²): the folded normal's mean and SD.
-    if mean_sd > 0:
-        folded = mean_sd * math.sqrt(2 / math.pi) * math.exp(-mean_error ** 2 / (2 * mean_sd ** 2)) \
-            + mean_error * (1 - 2 * _normal_cdf(-mean_error / mean_sd))
-    else:
-        folded = abs(mean_error)
-    folded_sd = math.sqrt(max(mean_error ** 2 + mean_sd ** 2 - folded ** 2, 0.0))
+    folded, folded_sd = _folded_normal(mean_error, mean_sd)
     scale = abs(sp_mean) if sp_mean else math.inf
     summary = {"rms_error": math.sqrt(mean_square), "mean_error": mean_error,
                "std_error": math.sqrt(max(mean_square - mean_error ** 2, 0.0)),
                "relative_mean_error": folded / scale, "relative_mean_error_sd": folded_sd / scale}
-    if target is not None:
-        if metric == "rms":
-            # Mean over cells of e², normal with Var e² = 2v² + 4μ²v per cell (Gaussian closure).
-            spread = math.sqrt(float(np.mean(2 * variance ** 2 + 4 * mean ** 2 * variance)) / cells)
-            gap = target ** 2 - mean_square
-            chance = (1.0 if gap >= 0 else 0.0) if spread == 0 else _normal_cdf(gap / spread)
+    if target is None:
+        return summary
+    read = variance if read_variance is None else read_variance
+    state = np.maximum(variance - read, 0.0)
+    if metric == "rms":
+        # Mean over cells of e², normal; per cell Var(e² | state) = 2r² + 4(μ² + v_state)·r.
+        spread = math.sqrt(float(np.mean(2 * read ** 2 + 4 * (mean * mean + state) * read)) / cells)
+        gap = target ** 2 - mean_square
+        chance = (1.0 if gap >= 0 else 0.0) if spread == 0 else _normal_cdf(gap / spread)
+        state_sd = math.sqrt(float(np.mean(2 * state ** 2 + 4 * mean * mean * state)) / cells) \
+            / (2 * max(math.sqrt(mean_square), 1e-300))
+    else:
+        bound, read_sd = target * scale, math.sqrt(float(np.mean(read)) / cells)
+        if read_sd == 0:
+            chance = 1.0 if abs(mean_error) <= bound else 0.0
         else:
-            bound = target * scale
-            if mean_sd == 0:
-                chance = 1.0 if abs(mean_error) <= bound else 0.0
-            else:
-                chance = _normal_cdf((bound - mean_error) / mean_sd) - _normal_cdf((-bound - mean_error) / mean_sd)
-        summary["probability_met"] = chance
+            chance = _normal_cdf((bound - mean_error) / read_sd) - _normal_cdf((-bound - mean_error) / read_sd)
+        state_sd = math.sqrt(float(np.mean(state)) / cells) / scale
+    summary.update(probability_met=chance, state_sd=state_sd)
     return summary
+
+
+def _folded_normal(mean: float, sd: float) -> tuple[float, float]:
+    """Mean and SD of |X| for X ~ N(mean, sd²)."""
+    if sd <= 0:
+        return abs(mean), 0.0
+    folded = sd * math.sqrt(2 / math.pi) * math.exp(-mean ** 2 / (2 * sd ** 2)) + mean * (1 - 2 * _normal_cdf(-mean / sd))
+    return folded, math.sqrt(max(mean ** 2 + sd ** 2 - folded ** 2, 0.0))
 
 
 @dataclass(frozen=True)
@@ -167,18 +178,33 @@ class ZeroShiftPredictor:
                 "mean_square_se": math.sqrt(float(np.mean(2 * variance ** 2 + 4 * mean ** 2 * variance)) / cells)}
 
     def summary(self, steps: int, target: float | None = None, metric: Metric = "relative-mean") -> dict[str, Any]:
-        """Predicted iterate and residual summaries after `steps` steps (and the chance of `target`)."""
+        """Predicted iterate and residual summaries after `steps` steps; with a `target`, the chance a
+        chip in its typical state meets it after the read, and the chip-to-chip SD of the metric."""
         mean, variance = self.iterate(steps)
         iterate = error_summary(mean, variance, self.sp_mean)
-        residual_mean, residual_variance = residual_moments(
-            self.sp + mean - self.reference, variance + self.write_variance, self.sp - self.reference, self.io,
-            self.reads, self.shape)
+        visible_mean, visible_sp = self.sp + mean - self.reference, self.sp - self.reference
+        residual_mean, residual_variance = residual_moments(visible_mean, variance + self.write_variance, visible_sp,
+                                                            self.io, self.reads, self.shape)
+        read_variance = None
+        if target is not None:  # what the read adds to a known state
+            read_variance = residual_moments(visible_mean, self.write_variance, visible_sp, self.io, self.reads,
+                                             self.shape)[1]
         result: dict[str, Any] = {"pulses": steps, **error_summary(residual_mean, residual_variance, self.sp_mean,
-                                                                   target, metric)}
+                                                                   target, metric, read_variance)}
         result.update({"iterate_rms_error": iterate["rms_error"], "iterate_mean_error": iterate["mean_error"],
                        "iterate_relative_mean_error": abs(iterate["mean_error"]) / abs(self.sp_mean)
                        if self.sp_mean else math.inf})
         return result
+
+    def pulses_spread(self, steps: int, target: float, metric: Metric) -> float:
+        """Chip-to-chip SD of the pulses to the target around `steps`: the state's SD of the metric
+        over the metric's slope there (a central difference over ±2 % of the steps)."""
+        key = "rms_error" if metric == "rms" else "relative_mean_error"
+        width = max(self.period, int(0.02 * steps) - int(0.02 * steps) % self.period)
+        ahead, behind = (self.summary(steps + width)[key], self.summary(max(steps - width, 0))[key])
+        slope = abs(ahead - behind) / (steps + width - max(steps - width, 0))
+        state_sd = self.summary(steps, target, metric)["state_sd"]
+        return state_sd / slope if slope > 0 else math.inf
 
     def read_saturation(self, steps: int) -> bool:
         """Whether some cell's read after `steps` steps could reach the ADC bound (not modelled)."""
