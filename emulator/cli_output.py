@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from tqdm import tqdm
@@ -11,20 +12,34 @@ from emulator.units import ns_to_us, pj_to_uj
 
 
 class ProgressBar:
-    """tqdm bar driven by a program's progress reports (silent when disabled)."""
+    """Progress of a long program on stderr: a tqdm bar on a terminal, else one line every
+    `interval_s` seconds (logs and CI see that a scan is alive); silent when disabled."""
 
-    def __init__(self, enabled: bool, description: str) -> None:
+    def __init__(self, enabled: bool, description: str, terminal: bool | None = None,
+                 interval_s: float = 10.0) -> None:
         self.enabled = enabled
         self.description = description
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self.interval_s = interval_s
         self.bar: tqdm | None = None
+        self._started = time.monotonic()
+        self._last_line = self._started
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
             return
-        if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.description, unit="step", leave=False, file=sys.stderr)
-        self.bar.n = done
-        self.bar.refresh()
+        if self.terminal:
+            if self.bar is None:
+                self.bar = tqdm(total=total, desc=self.description, unit="step", leave=False, file=sys.stderr)
+            self.bar.n = done
+            self.bar.refresh()
+            return
+        now = time.monotonic()
+        if now - self._last_line >= self.interval_s:
+            self._last_line = now
+            share = f" ({100 * done / total:.0f}%)" if total else ""
+            print(f"{self.description}: {done}/{total} steps{share}, {now - self._started:.0f} s", file=sys.stderr,
+                  flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -47,26 +62,52 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def budget_sweep_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",
-            "theory_pulses", "latency_ns", "energy_pj")
+    keys = ("sweep_value", "dw_min", "mode", "pulses_per_cell", "reached", "predicted_pulses_per_cell",
+            "relative_mean_error", "rms_error", "instance_pulses", "theory_pulses", "latency_ns", "energy_pj")
     return [{key: result.get(key) for key in keys} for result in results]
 
 
+def _number(value: Any) -> str:
+    return "—" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def budget_text(result: dict[str, Any]) -> str:
-    verdict = result["outcome"]
-    lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
-             f"{result['reads_per_cell']} read(s), cost model {result['cost_model']}: target {result['metric']} "
-             f"≤ {result['target_error']:g} {verdict}",
-             format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns", "energy_pj",
-                                     "rms_error", "relative_mean_error", "max_error"])]
-    theory, floor = result["theory_pulses"], result["theory_error_floor"]
-    if theory is not None:
-        lines.append(f"theory (SPEC §5, last iterate): N ≥ {theory:.0f} steps certify the target; "
-                     f"per-cell ZS floor (RMS) {floor:.3g}; read-noise floor {result['read_noise_floor']:.3g}; "
-                     f"write-noise floor {result['write_noise_floor']:.3g}")
+    """A budget for people: the measurement (or the priced prediction), the prediction, their
+    agreement, and the two bounds."""
+    predicted = result["predicted"]
+    lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, {result['reads_per_cell']} "
+             f"read(s), cost model {result['cost_model']}, start {result['start']}: target {result['metric']} "
+             f"≤ {result['target_error']:g} with probability ≥ {result['confidence']:g}"]
+    if result["mode"] == "emulated":
+        lines.append(f"emulated (one pass): {result['outcome']}")
+        lines.append(format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns",
+                                             "energy_pj", "rms_error", "relative_mean_error", "max_error"]))
     else:
-        lines.append(f"theory: the target is below what the bound certifies (per-cell ZS floor RMS {floor}); "
-                     f"read-noise floor {result['read_noise_floor']:.3g}; write-noise floor {result['write_noise_floor']:.3g}")
+        lines.append("predicted only: the calibration priced at the predicted budget")
+        lines.append(format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns",
+                                             "energy_pj"]))
+    verdict = (f"N = {predicted['pulses_per_cell']} pulses" if predicted["reached"]
+               else f"out of reach (at the horizon of {predicted['at_pulses']} pulses)")
+    clipping = "clipping may matter: emulate to be sure" if predicted["clipping_matters"] else "clipping negligible"
+    spread = f" (± {predicted['pulses_spread']:.3g} chip to chip)" if predicted.get("pulses_spread") else ""
+    lines.append(f"predicted ({predicted['model']}, read path {predicted['read_regime']}): "
+                 f"{verdict}{spread}; after the read RMS {predicted['rms_error']:.4g}, mean {predicted['mean_error']:.4g}, "
+                 f"spread {predicted['std_error']:.4g}, relative mean {predicted['relative_mean_error']:.4g} "
+                 f"± {predicted['relative_mean_error_sd']:.2g} (P {predicted['probability_met']:.3f}); {clipping}")
+    agreement = result.get("agreement")
+    if agreement:
+        difference = agreement["pulses_relative_difference"]
+        lines.append(f"agreement: predicted − emulated budget {_number(None if difference is None else 100 * difference)} %; "
+                     f"emulated iterate mean and mean square vs predicted: max |z| {agreement['max_abs_z_mean_error']:.2f} "
+                     f"and {agreement['max_abs_z_mean_square']:.2f} over {agreement['checkpoints_compared']} checkpoints")
+    lines.append(f"bound, worst case (the paper's constants over every cell): N ≥ {_number(result['theory_pulses'])}, "
+                 f"floor RMS {_number(result['theory_error_floor'])}")
+    at = result.get("instance_at_budget")
+    certified = (f"; at the budget it certifies iterate RMS {at['iterate_rms_error']:.4g}, relative mean "
+                 f"{at['iterate_relative_mean_error']:.4g}") if at else ""
+    lines.append(f"bound, instance (each cell's own constants, averaged): N ≥ {_number(result.get('instance_pulses'))}, "
+                 f"floor RMS {_number(result.get('instance_error_floor'))}{certified} (iterate, before the read)")
+    lines.append(f"read-noise floor {result['read_noise_floor']:.3g}; write-noise floor {result['write_noise_floor']:.3g}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ The program never sees the true symmetric point; the harness hooks below compare
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generator, Literal
+from typing import Annotated, Any, Callable, Generator, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -55,8 +55,18 @@ def zero_shift(
     reference="analog", `reference_array` (same tile) is programmed to the estimate.
     """
     yield SetPhase("calibration")
+    yield from zero_shift_steps(ctl, tile, array, steps, method, checkpoints)
+    return (yield from store_reference(ctl, tile, array, reads, reference, reference_array, program_tolerance,
+                                       program_max_iterations))
+
+
+def zero_shift_steps(ctl: Controller, tile: str, array: str, steps: int, method: Method = "stochastic",
+                     checkpoints: list[int] | None = None, until: Callable[[], bool] | None = None,
+                     ) -> Generator[Any, Any, int]:
+    """The N tile-wide ZS pulse steps (stochastic: a random ±1 per cell; cyclic: all up, all down),
+    announcing `checkpoints`; after each, a harness's `until()` may end the pulses there (the
+    budget's truth-side stop). Returns the steps done."""
     shape = ctl.tile_shape(tile)
-    cells = shape[0] * shape[1]
     marks = set(checkpoints or [])
     report_every = max(1, steps // 100)
     for step in range(1, steps + 1):
@@ -66,11 +76,22 @@ def zero_shift(
             yield SignPattern(tile, array, random_up_mask(ctl.rng, shape))
         if step in marks:
             ctl.checkpoint("zero_shift", step)
+            if until is not None and until():
+                return step
         if step % report_every == 0:
             ctl.progress(step, steps)
+    return steps
+
+
+def store_reference(ctl: Controller, tile: str, array: str, reads: int = 1, reference: ReferenceMode = "digital",
+                    reference_array: str | None = None, program_tolerance: float | None = None,
+                    program_max_iterations: int = 20) -> Generator[Any, Any, np.ndarray]:
+    """Read every cell `reads` times and set the reference: a digital offset, or an analog
+    reference array programmed to the estimate (phase "programming"). Returns the estimate."""
+    shape = ctl.tile_shape(tile)
     estimate = yield ReadCells(tile, array, reads)
     if reference == "digital":
-        yield Digital(cells, "store_reference")
+        yield Digital(shape[0] * shape[1], "store_reference")
     else:
         if reference_array is None:
             raise ValueError("reference='analog' needs reference_array")
