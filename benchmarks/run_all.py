@@ -13,6 +13,7 @@ import argparse
 import os
 import time
 
+import bench_budget
 import bench_calibration
 import bench_events
 import bench_minibatch
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "pulse": bench_pulse,
     "train": bench_train,
     "calibration": bench_calibration,
+    "budget": bench_budget,
     "events": bench_events,
     "minibatch": bench_minibatch,
     "scaling": bench_scaling,
