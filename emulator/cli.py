@@ -201,7 +201,9 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 @click.option("--cols", type=click.IntRange(1, 65536), default=512, show_default=True)
 @click.option("--target-error", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
               help="Target residual SP error (absolute RMS, or relative error of the mean SP).")
-@click.option("--metric", type=click.Choice(["rms", "relative-mean"]), default="relative-mean", show_default=True)
+@click.option("--metric", type=click.Choice(["auto", "rms", "relative-mean"]), default="auto", show_default=True,
+              help="auto: the relative error of the mean SP where the mean SP is away from 0, else the RMS error "
+                   "(the output says which it chose).")
 @click.option("--method", type=click.Choice(["stochastic", "cyclic"]), default="stochastic", show_default=True)
 @click.option("--reads", type=click.IntRange(1, 10000), default=1, show_default=True,
               help="Reads of every cell averaged for the final estimate.")

@@ -62,7 +62,7 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def budget_sweep_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("sweep_value", "dw_min", "mode", "pulses_per_cell", "reached", "predicted_pulses_per_cell",
+    keys = ("sweep_value", "dw_min", "mode", "metric", "pulses_per_cell", "reached", "predicted_pulses_per_cell",
             "relative_mean_error", "rms_error", "instance_pulses", "theory_pulses", "latency_ns", "energy_pj")
     return [{key: result.get(key) for key in keys} for result in results]
 
@@ -78,6 +78,8 @@ def budget_text(result: dict[str, Any]) -> str:
     lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, {result['reads_per_cell']} "
              f"read(s), cost model {result['cost_model']}, start {result['start']}: target {result['metric']} "
              f"≤ {result['target_error']:g} with probability ≥ {result['confidence']:g}"]
+    if result.get("metric_requested") == "auto":
+        lines.append(f"metric {result['metric_choice']}")
     if result["mode"] == "emulated":
         lines.append(f"emulated (one pass): {result['outcome']}")
         lines.append(format_table([result], ["pulses_per_cell", "reads_per_cell", "conversions", "latency_ns",

@@ -12,7 +12,9 @@ import numpy as np
 from devices import DeviceArray, PulsedDeviceConfig
 from emulator.hardware import HardwareCosts, IOParameters
 
-Metric = Literal["rms", "relative-mean"]
+Metric = Literal["auto", "rms", "relative-mean"]
+"""`auto` (the default) resolves to `relative-mean` where the mean SP is away from 0 and to `rms`
+otherwise (`resolve_metric`); the prediction and the result only ever see the resolved one."""
 
 
 class BudgetRefused(Exception):
@@ -28,7 +30,7 @@ class BudgetRequest:
     rows: int = 512
     cols: int = 512
     target_error: float = 0.01
-    metric: Metric = "relative-mean"
+    metric: Metric = "auto"
     method: Literal["stochastic", "cyclic"] = "stochastic"
     reads: int = 1
     max_pulses: int = 20_000
@@ -98,6 +100,26 @@ def apply_initial_state(array: DeviceArray, value: str | None) -> str:
     return "as built"
 
 
+def _mean_sp_is_zero(array: DeviceArray) -> tuple[bool, float]:
+    """Whether the tile's mean symmetric point is indistinguishable from 0 (within ten standard
+    errors of the cells' SP spread, or 1e-4 Δw_min), and the mean."""
+    sp = array.visible_symmetric_point()
+    mean = float(np.mean(sp))
+    resolution = float(np.std(sp)) / math.sqrt(sp.size) * 10 + 1e-12
+    return abs(mean) <= max(resolution, 1e-4 * array.config.dw_min), mean
+
+
+def resolve_metric(array: DeviceArray, metric: Metric) -> tuple[Literal["rms", "relative-mean"], str]:
+    """The metric a budget uses and why: `auto` picks the relative error of the mean SP where the
+    mean SP is away from 0, else the RMS error of the SP estimate (the relative one is undefined)."""
+    if metric != "auto":
+        return metric, "as asked"
+    zero, mean = _mean_sp_is_zero(array)
+    if zero:
+        return "rms", f"auto: mean SP {mean:.3g} is indistinguishable from 0, so the RMS error of the SP estimate"
+    return "relative-mean", f"auto: mean SP {mean:.3g} is away from 0, so the relative error of the mean SP"
+
+
 def check_budgetable(array: DeviceArray, metric: Metric) -> None:
     """Refuse devices without symmetric points, and the relative metric where the mean SP is 0."""
     interior = float(np.mean(array.sp_interior))
@@ -106,10 +128,9 @@ def check_budgetable(array: DeviceArray, metric: Metric) -> None:
             f"device has no symmetric point for {100 * (1 - interior):.0f}% of cells "
             f"({array.config.model} drifts to a bound under random pulses): zero-shifting cannot calibrate it")  # type: ignore[attr-defined]
     if metric == "relative-mean":
-        sp = array.visible_symmetric_point()
-        resolution = float(np.std(sp)) / math.sqrt(sp.size) * 10 + 1e-12
-        if abs(float(np.mean(sp))) <= max(resolution, 1e-4 * array.config.dw_min):
+        zero, mean = _mean_sp_is_zero(array)
+        if zero:
             raise BudgetRefused(
-                f"mean symmetric point is {float(np.mean(sp)):.3g}, indistinguishable from 0: the relative error "
-                "of the mean SP is undefined for this device; use --metric rms, or give the device an "
-                "offset (e.g. up_down or reference_mean)")
+                f"mean symmetric point is {mean:.3g}, indistinguishable from 0: the relative error "
+                "of the mean SP is undefined for this device; use --metric rms (or auto, the default), or give "
+                "the device an offset (e.g. up_down or reference_mean)")

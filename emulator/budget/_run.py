@@ -10,15 +10,17 @@ the stored estimate the achieved error. No second run and no truth-side random d
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable
 
 import numpy as np
 
 from emulator.algorithms.calibration import residual_error, store_reference, zero_shift_steps
-from emulator.budget._request import BudgetRequest, apply_initial_state, check_budgetable
+from emulator.budget._request import BudgetRequest, apply_initial_state, check_budgetable, resolve_metric
 from emulator.budget._theory import theory_columns
 from emulator.hardware import Controller, HardwareSpec, SetPhase, TileSpec
+from emulator.prediction import Metric as PredictedMetric
 from emulator.prediction import ZeroShiftPredictor, error_summary, residual_moments
 from emulator.session import Session
 
@@ -36,6 +38,13 @@ def session_for(request: BudgetRequest) -> Session:
     return Session(HardwareSpec(tiles, request.costs), request.seed)
 
 
+def resolved_metric(request: BudgetRequest) -> PredictedMetric:
+    """The request's metric once `run_budget` has resolved `auto`."""
+    if request.metric == "auto":
+        raise ValueError("the budget's metric is resolved in run_budget")
+    return request.metric
+
+
 def metric_value(errors: dict[str, float], metric: str) -> float:
     return errors["rms_error"] if metric == "rms" else errors["relative_mean_error"]
 
@@ -45,11 +54,14 @@ def run_budget(request: BudgetRequest, progress: Progress | None = None) -> dict
     session = session_for(request)
     array = session.hardware.tile(TILE).array(ARRAY)
     check_budgetable(array, request.metric)
+    metric, choice = resolve_metric(array, request.metric)
+    requested, request = request.metric, dataclasses.replace(request, metric=metric)
     start = apply_initial_state(array, request.w_init)
     initial = array.g.astype(np.float64).copy()
     predictor = ZeroShiftPredictor(array, request.method, request.io, request.reads, seed=request.seed)
     predicted = prediction(request, predictor)
     result = _header(request, start)
+    result.update(metric_requested=requested, metric_choice=choice)
     result["predicted"] = predicted
     result["predicted_pulses_per_cell"] = predicted["pulses_per_cell"]
     steps = predicted["pulses_per_cell"]
@@ -77,12 +89,13 @@ def prediction(request: BudgetRequest, predictor: ZeroShiftPredictor) -> dict[st
     """The predicted budget: pulses after which a chip in its typical state meets the target after
     the read with the requested confidence (not capped) and their chip-to-chip spread, the
     summaries there (or at the horizon, the floor, when it is out of reach), and clipping."""
-    steps = predictor.pulses_to_target(request.target_error, request.metric, request.confidence)
+    metric = resolved_metric(request)
+    steps = predictor.pulses_to_target(request.target_error, metric, request.confidence)
     at = steps if steps is not None else max(predictor.horizon(), predictor.period)
-    summary = predictor.summary(at, request.target_error, request.metric)
-    spread = predictor.pulses_spread(steps, request.target_error, request.metric) if steps is not None else None
+    summary = predictor.summary(at, request.target_error, metric)
+    spread = predictor.pulses_spread(steps, request.target_error, metric) if steps is not None else None
     clipping = predictor.clipping(at)
-    matters = clipping.matters(request.target_error, request.metric, predictor.sp_mean)
+    matters = clipping.matters(request.target_error, metric, predictor.sp_mean)
     return {"pulses_per_cell": steps, "pulses_spread": spread, "reached": steps is not None, "at_pulses": at,
             "model": predictor.model, "exact": predictor.exact and not matters, "read_regime": predictor.read_regime,
             **{key: value for key, value in summary.items() if key != "pulses"},
@@ -127,7 +140,7 @@ def _emulate(request: BudgetRequest, session: Session, predictor: ZeroShiftPredi
         error = g - sp
         mean, variance = residual_moments(g - reference, predictor.write_variance, sp - reference, request.io,
                                           request.reads, array.shape)
-        expected = error_summary(mean, variance, predictor.sp_mean, request.target_error, request.metric)
+        expected = error_summary(mean, variance, predictor.sp_mean, request.target_error, resolved_metric(request))
         rows.append({"pulses": step, "iterate_rms_error": math.sqrt(float(np.mean(error * error))),
                      "iterate_mean_error": float(np.mean(error)), "rms_error": expected["rms_error"],
                      "relative_mean_error": expected["relative_mean_error"],

@@ -28,7 +28,8 @@ class BudgetConfig(BaseModel):
     rows: Annotated[int, Field(gt=0, le=65536)] = 512
     cols: Annotated[int, Field(gt=0, le=65536)] = 512
     target_error: Annotated[float, Field(gt=0)] = 0.01
-    metric: Metric = "relative-mean"
+    metric: Metric = "auto"
+    """rms, relative-mean, or auto: relative-mean where the mean SP is away from 0, else rms."""
     method: Literal["stochastic", "cyclic"] = "stochastic"
     reads: Annotated[int, Field(gt=0, le=10_000)] = 1
     max_pulses: Annotated[int, Field(gt=0, le=10_000_000)] = 20_000

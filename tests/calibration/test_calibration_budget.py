@@ -154,16 +154,19 @@ def test_unreachable_target_reports_not_reached_at_the_cap() -> None:
 
 
 @pytest.mark.parametrize("name", preset_names())
-@pytest.mark.parametrize("metric", ["rms", "relative-mean"])
+@pytest.mark.parametrize("metric", ["auto", "rms", "relative-mean"])
 def test_every_preset_is_budgeted_or_refused_for_lack_of_a_symmetric_point(name: str, metric: str) -> None:
     request = BudgetRequest(name, get_preset(name), 8, 8, 0.05, metric, max_pulses=40, checkpoints=4)
     try:
         result = run_budget(request)
     except BudgetRefused as error:
         assert "symmetric point" in str(error), f"{name}: refusal without a reason: {error}"
-        if get_preset(name).model == "ConstantStep":  # type: ignore[attr-defined]
-            assert "no symmetric point" in str(error)
+        if get_preset(name).model == "ConstantStep" or metric != "relative-mean":  # type: ignore[attr-defined]
+            assert "no symmetric point" in str(error)  # auto and rms refuse only devices without an SP
         return
+    assert result["metric"] in ("rms", "relative-mean") and result["metric_requested"] == metric
+    if metric == "auto":
+        assert result["metric_choice"].startswith("auto: mean SP")
     assert get_preset(name).model != "ConstantStep", f"{name} has no SP but was budgeted"  # type: ignore[attr-defined]
     assert result["device"] == name and result["pulses_per_cell"] > 0
     for key in ("latency_ns", "energy_pj", "rms_error"):
@@ -182,9 +185,22 @@ def test_relative_mean_on_a_zero_mean_sp_device_is_refused_with_a_clear_reason()
         run_budget(BudgetRequest("sb", device, 16, 16, 0.01, "relative-mean", max_pulses=50))
     message = str(refused.value)
     assert "symmetric point" in message and "undefined" in message and "rms" in message
-    # The same device is fine with the absolute metric.
+    # The same device is fine with the absolute metric, and `auto` (the default) picks it.
     result = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, "rms", max_pulses=50, io=PERFECT_IO))
     assert result["reached"]
+    chosen = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, max_pulses=50, io=PERFECT_IO))
+    assert (chosen["metric"], chosen["metric_requested"]) == ("rms", "auto")
+    assert "indistinguishable from 0" in chosen["metric_choice"]
+    assert chosen["pulses_per_cell"] == result["pulses_per_cell"]
+
+
+def test_auto_metric_picks_the_relative_error_of_the_mean_where_the_mean_sp_is_away_from_zero() -> None:
+    device = soft_bounds(200, 0.2, 0.3)
+    chosen = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, max_pulses=50, io=PERFECT_IO))
+    asked = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, "relative-mean", max_pulses=50, io=PERFECT_IO))
+    assert (chosen["metric"], chosen["metric_requested"]) == ("relative-mean", "auto")
+    assert "away from 0" in chosen["metric_choice"] and asked["metric_choice"] == "as asked"
+    assert chosen["pulses_per_cell"] == asked["pulses_per_cell"]
 
 
 @pytest.mark.parametrize("write_noise_std", [0.0, 2.0])

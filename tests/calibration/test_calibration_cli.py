@@ -46,6 +46,18 @@ def test_budget_json_has_the_issue_keys() -> None:
     assert "curve" not in result  # the curve goes to curve.csv, not the JSON
 
 
+def test_the_readme_example_device_is_budgeted_with_the_default_metric_which_says_what_it_chose() -> None:
+    """ReRamSB's mean SP is 0: the default `auto` metric budgets it by RMS instead of refusing."""
+    result = CliRunner().invoke(main, ["budget", "--device", "ReRamSB", "--rows", "8", "--cols", "8",
+                                       "--max-pulses", "40", "--checkpoints", "4"])
+    assert result.exit_code == 0, result.output
+    assert "target rms ≤ 0.01" in result.stdout
+    assert "metric auto: mean SP" in result.stdout and "RMS error" in result.stdout
+    data = json.loads(CliRunner().invoke(main, ["budget", "--device", "ReRamSB", "--rows", "8", "--cols", "8",
+                                                "--max-pulses", "40", "--checkpoints", "4", "--json"]).stdout)
+    assert (data["metric"], data["metric_requested"]) == ("rms", "auto")
+
+
 def test_budget_flags_are_honoured(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [
         "budget", "--device", DEVICE, "--rows", "12", "--cols", "20", "--target-error", "0.3", "--metric", "rms",
