@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import matplotlib
@@ -47,10 +48,34 @@ def budget_curve_figure(result: dict[str, Any]) -> Any:
         axis.axvline(result["pulses_per_cell"], color="green", ls=":", label=f"budget N={result['pulses_per_cell']}")
     axis.set_xlabel("pulses per cell (ZS steps)")
     axis.set_ylabel(metric_key.replace("_", " "))
-    axis.set_title(f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, {result['reads_per_cell']} read(s)")
+    _title(axis, f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
+                 f"{result['reads_per_cell']} read(s)")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=7)
+    _legend_below(axis)
     return figure
+
+
+#: Characters per title line: long device specs wrap instead of widening the figure.
+_TITLE_WIDTH = 60
+
+
+def _title(axis: Any, text: str) -> None:
+    """A title wrapped after commas or spaces into lines of about `_TITLE_WIDTH` characters."""
+    lines = [""]
+    for token in re.split(r"(?<=[, ])", text):
+        if lines[-1] and len(lines[-1]) + len(token) > _TITLE_WIDTH:
+            lines.append("")
+        lines[-1] += token
+    axis.set_title("\n".join(line.strip() for line in lines), fontsize=9)
+
+
+def _legend_below(axis: Any) -> None:
+    """The legend under the axes, in two columns, so that it covers no curve and no label
+    (`figure_bytes` saves with a tight bounding box, which takes it in)."""
+    handles, labels = axis.get_legend_handles_labels()
+    if handles:
+        axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=7,
+                    frameon=False)
 
 
 def budget_sweep_figure(sweep: dict[str, Any]) -> Any:
@@ -61,19 +86,20 @@ def budget_sweep_figure(sweep: dict[str, Any]) -> Any:
     predicted = [(r["dw_min"], r["predicted_pulses_per_cell"]) for r in rows if r.get("predicted_pulses_per_cell")]
     if predicted:
         slope = sweep.get("predicted_pulses_vs_dw_min_exponent")
-        axis.loglog(*zip(*predicted), "-", label="predicted" + (f" (slope {slope:.3f})" if slope is not None else ""))
+        axis.loglog(*zip(*predicted), "-", lw=2, zorder=3,
+                    label="predicted" + (f" (slope {slope:.3f})" if slope is not None else ""))
     if emulated:
         slope = sweep.get("pulses_vs_dw_min_exponent")
-        axis.loglog(*zip(*emulated), "o", label="emulated" + (f" (slope {slope:.3f})" if slope is not None else ""))
+        axis.loglog(*zip(*emulated), "o", zorder=4, label="emulated" + (f" (slope {slope:.3f})" if slope is not None else ""))
     for key, style, label in (("instance_pulses", "s--", "instance bound"), ("theory_pulses", "x:", "worst-case bound")):
         points = [(r["dw_min"], r[key]) for r in rows if r.get(key)]
         if points:
             axis.loglog(*zip(*points), style, ms=4, label=label)
-    axis.set_title(sweep["study"])
+    _title(axis, sweep["study"])
     axis.set_xlabel("dw_min")
     axis.set_ylabel("pulses per cell to reach the target")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
+    _legend_below(axis)
     return figure
 
 
