@@ -258,21 +258,25 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
 def _budget_output(study: Any, results: list[dict[str, Any]], out_dir: str | None, as_json: bool) -> None:
     """Write the budget's files (one budget, or a study's sweep) and print them."""
     from emulator.budget import scaling_exponent
-    from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
     from emulator.results import rows_csv, write_files_atomically
 
     brief = [{key: value for key, value in result.items() if key != "curve"} for result in results]
     if len(results) == 1:
         output: Any = brief[0]
-        files: dict[str, str | bytes] = {"budget.json": dumps_json(output), "curve.csv": rows_csv(results[0]["curve"]),
-                                         "curve.png": figure_bytes(budget_curve_figure(results[0]))}
     else:
         output = {"study": study.name, "sweep_field": study.sweep_field, "results": brief,
                   "pulses_vs_dw_min_exponent": scaling_exponent([r for r in brief if r["mode"] == "emulated"]),
                   "predicted_pulses_vs_dw_min_exponent": scaling_exponent(brief, "predicted_pulses_per_cell")}
-        files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(budget_sweep_rows(brief)),
-                 "sweep.png": figure_bytes(budget_sweep_figure(output))}
-    if out_dir is not None:
+    if out_dir is not None:  # the figure is drawn only when it is written (a second of matplotlib)
+        from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
+
+        files: dict[str, str | bytes]
+        if len(results) == 1:
+            files = {"budget.json": dumps_json(output), "curve.csv": rows_csv(results[0]["curve"]),
+                     "curve.png": figure_bytes(budget_curve_figure(results[0]))}
+        else:
+            files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(budget_sweep_rows(brief)),
+                     "sweep.png": figure_bytes(budget_sweep_figure(output))}
         write_files_atomically(out_dir, files)
     if as_json:
         click.echo(dumps_json(output), nl=False)
