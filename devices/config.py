@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from devices.inputs import FROZEN_INPUT_CONFIG, FieldError
 from devices.response import StepLaw
 
+MAX_BOUND = 1e3
+"""Largest |w_max|, |w_min| (and reference offset) a device may have: conductances are normalized
+so weights are of order 1; values far beyond are a unit mistake (and overflow the float32 state)."""
 NonNegative = Annotated[float, Field(ge=0.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Conductance = Annotated[float, Field(ge=-MAX_BOUND, le=MAX_BOUND)]
+ConductanceSpread = Annotated[float, Field(ge=0.0, le=MAX_BOUND)]
 
 
 class PulsedDeviceConfig(BaseModel):
@@ -24,7 +30,7 @@ class PulsedDeviceConfig(BaseModel):
     model, the class attribute `law` its step law (devices/registry.py registers the pair).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     law: ClassVar[type[StepLaw[Any]] | None] = None
     """The step law of the family (set by each registered subclass)."""
@@ -53,17 +59,17 @@ class PulsedDeviceConfig(BaseModel):
     """Make sampled steps positive and bounds ordered with b_min ≤ 0 ≤ b_max."""
     corrupt_devices_prob: Probability = 0.0
     """Probability that a cell is stuck (no response to pulses)."""
-    corrupt_devices_range: NonNegative = 0.1
+    corrupt_devices_range: ConductanceSpread = 0.1
     """Stuck cells sit at a value drawn uniformly in ±this range."""
     write_noise_std: NonNegative = 0.0
     """Write noise on the visible weight, in units of dw_min; redrawn when a cell is touched."""
-    reference_mean: float = 0.0
+    reference_mean: Conductance = 0.0
     """Mean of the per-cell reference r subtracted from g (SPEC §1.5)."""
-    reference_std: NonNegative = 0.0
+    reference_std: ConductanceSpread = 0.0
     """Device-to-device spread of the reference r."""
     subtract_symmetry_point: bool = False
     """Add each cell's analytic symmetric point to its reference (visible SP ≈ −reference offset)."""
-    reset: float = 0.0
+    reset: Conductance = 0.0
     """Conductance value after a reset (also the initial state); with subtract_symmetry_point the
     cell's symmetric point is added, as the reference simulator adds it to its reset bias."""
     reset_dtod: NonNegative = 0.0
@@ -83,12 +89,19 @@ class PulsedDeviceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_bounds(self) -> "PulsedDeviceConfig":
+        if self.w_max < 0.0:
+            raise FieldError("w_max", f"must be ≥ 0 (bounds are signed and contain 0), got {self.w_max}")
+        if self.w_min > 0.0:
+            raise FieldError("w_min", f"must be ≤ 0 (bounds are signed and contain 0), got {self.w_min}")
         if not self.w_min < self.w_max:
-            raise ValueError(f"w_min ({self.w_min}) must be smaller than w_max ({self.w_max})")
-        if self.w_min > 0.0 or self.w_max < 0.0:
-            raise ValueError(
-                f"[w_min, w_max] = [{self.w_min}, {self.w_max}] must contain 0 (bounds are signed)"
-            )
+            raise FieldError("w_min", f"must be smaller than w_max ({self.w_max}), got {self.w_min}")
+        for name in ("w_max", "w_min"):
+            if abs(getattr(self, name)) > MAX_BOUND:
+                raise FieldError(name, f"must be within ±{MAX_BOUND:g} (normalized conductance units, where "
+                                       f"weights are of order 1), got {getattr(self, name)}")
+        if self.dw_min > self.w_max - self.w_min:
+            raise FieldError("dw_min", f"one pulse must not step further than the whole range w_max − w_min "
+                                       f"({self.w_max - self.w_min:g}), got {self.dw_min}")
         return self
 
     @property

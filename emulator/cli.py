@@ -7,10 +7,12 @@ message naming the field or path, never a traceback; a diverged run exits with s
 from __future__ import annotations
 
 import functools
+import math
 import json
 import os
 import sys
 import time
+import warnings
 from typing import Any, Callable, TypeVar
 
 import click
@@ -19,13 +21,38 @@ from pydantic import ValidationError
 
 from emulator import __version__
 from emulator import DEFAULT_COST_MODEL
-from emulator.cli_output import ProgressBar, budget_text, budget_sweep_rows, format_table, render_summary
-from emulator.results import OutputError, dumps_json
+from emulator.cli_output import Progress, budget_text, budget_sweep_rows, format_table, render_summary
+from emulator.results import OutputError, check_output_dir, dumps_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 INPUT_ERROR = 2
 RUN_FAILED = 1
+
+
+class OutFolder(click.Path):
+    """A results folder: a non-empty path that is not an existing file."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must name a folder, not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class FiniteFloat(click.FloatRange):
+    """A finite number (no nan, no inf) in the given range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+OUT_FOLDER = OutFolder()
 
 
 def fail(message: str, status: int = INPUT_ERROR) -> None:
@@ -38,31 +65,45 @@ def handle_errors(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from emulator.registry import HardwareMismatch
-        from emulator.runner import RunDiverged
-        from emulator.scenario import ScenarioError
-
         try:
-            return function(*args, **kwargs)
-        except ScenarioError as error:
-            click.echo("error: invalid scenario:", err=True)
-            click.echo(error.format(), err=True)
-            sys.exit(INPUT_ERROR)
-        except OutputError as error:
-            fail(str(error))
-        except HardwareMismatch as error:
-            fail(f"invalid scenario: {error}")
-        except RunDiverged as error:
-            fail(str(error), RUN_FAILED)
+            with warnings.catch_warnings():
+                # overflow/invalid-value warnings print source lines; a run that goes non-finite
+                # is reported by name instead (RunDiverged)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return function(*args, **kwargs)
         except KeyboardInterrupt:
             fail("interrupted; nothing was written", RUN_FAILED)
-        except Exception as error:  # noqa: BLE001 - last resort: one line, not a traceback
-            if os.environ.get("AIMC_DEBUG"):
-                raise
-            fail(f"unexpected failure ({type(error).__name__}: {error}); nothing was written. "
-                 "Set AIMC_DEBUG=1 to see the traceback.", RUN_FAILED)
+        except BrokenPipeError:
+            # the reader went away (`aimc programs | head -1`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except Exception as error:  # noqa: BLE001 - sorted below; the catch-all is for bugs only
+            _report_failure(error)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report_failure(error: Exception) -> None:
+    """One message and an exit status for a failure (the project's classes are imported here, not
+    at start-up, so that a command prints its first progress line at once)."""
+    from emulator.registry import HardwareMismatch
+    from emulator.runner import RunDiverged
+    from emulator.scenario import ScenarioError
+
+    if isinstance(error, ScenarioError):
+        click.echo(f"error: invalid {error.subject}:", err=True)
+        click.echo(error.format(), err=True)
+        sys.exit(INPUT_ERROR)
+    if isinstance(error, OutputError):
+        fail(str(error))
+    if isinstance(error, HardwareMismatch):
+        fail(f"invalid scenario: {error}")
+    if isinstance(error, RunDiverged):
+        fail(str(error), RUN_FAILED)
+    if os.environ.get("AIMC_DEBUG"):
+        raise error
+    fail(f"unexpected failure ({type(error).__name__}: {error}); nothing was written. "
+         "Set AIMC_DEBUG=1 to see the traceback.", RUN_FAILED)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,19 +120,22 @@ def main() -> None:
 @handle_errors
 def devices(as_json: bool, rows: int, cols: int, seed: int) -> None:
     """List the device presets with their symmetric-point statistics."""
-    from devices import DeviceArray, get_preset, preset_names
+    with Progress(f"devices: sampling {rows}×{cols} arrays", unit="preset") as progress:
+        from devices import DeviceArray, get_preset, preset_names
 
-    table = []
-    for name in preset_names():
-        config = get_preset(name)
-        array = DeviceArray(config, (rows, cols), seed=seed)
-        sp = array.visible_symmetric_point()
-        table.append({
-            "name": name, "model": config.model, "dw_min": config.dw_min,  # type: ignore[attr-defined]
-            "states": round(config.number_of_states, 1),
-            "sp_mean": float(np.mean(sp)), "sp_std": float(np.std(sp)),
-            "sp_interior_fraction": float(np.mean(array.sp_interior)),
-        })
+        table = []
+        names = preset_names()
+        for done, name in enumerate(names):
+            progress(done, len(names))
+            config = get_preset(name)
+            array = DeviceArray(config, (rows, cols), seed=seed)
+            sp = array.visible_symmetric_point()
+            table.append({
+                "name": name, "model": config.model, "dw_min": config.dw_min,  # type: ignore[attr-defined]
+                "states": round(config.number_of_states, 1),
+                "sp_mean": float(np.mean(sp)), "sp_std": float(np.std(sp)),
+                "sp_interior_fraction": float(np.mean(array.sp_interior)),
+            })
     if as_json:
         click.echo(json.dumps(table, indent=2))
     else:
@@ -133,7 +177,7 @@ def validate(scenario: str, assignments: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OUT_FOLDER, default=None,
               help="Results directory (default results/<scenario name>).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the scenario seed.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a field (dotted path).")
@@ -143,19 +187,16 @@ def validate(scenario: str, assignments: tuple[str, ...]) -> None:
 def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple[str, ...],
         trace: str | None, as_json: bool) -> None:
     """Run a scenario and write summary.json and metrics.csv."""
-    from emulator.results import check_output_dir
-    from emulator.runner import run_to_directory
-    from emulator.scenario import load_scenario
+    with Progress(f"run: reading {scenario}") as progress:
+        from emulator.runner import run_to_directory
+        from emulator.scenario import load_scenario
 
-    extra = list(assignments) + ([f"output.trace={json.dumps(trace)}"] if trace else [])
-    loaded = load_scenario(scenario, extra, seed=seed)
-    target = out_dir or f"results/{loaded.name}"
-    check_output_dir(target)
-    bar = ProgressBar(enabled=not as_json and sys.stderr.isatty(), description=loaded.name)
-    try:
-        result = run_to_directory(loaded, target, progress=bar)
-    finally:
-        bar.close()
+        extra = list(assignments) + ([f"output.trace={json.dumps(trace)}"] if trace else [])
+        loaded = load_scenario(scenario, extra, seed=seed)
+        target = out_dir or f"results/{loaded.name}"
+        check_output_dir(target)
+        progress.stage(f"run {loaded.name} ({loaded.program.name})")
+        result = run_to_directory(loaded, target, progress=progress)
     if as_json:
         click.echo(dumps_json(result.summary), nl=False)
         return
@@ -199,7 +240,7 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
               help="A budget study file (see scenarios/zs_*.toml); flags given explicitly override it.")
 @click.option("--rows", type=click.IntRange(1, 65536), default=512, show_default=True)
 @click.option("--cols", type=click.IntRange(1, 65536), default=512, show_default=True)
-@click.option("--target-error", type=click.FloatRange(min=0, min_open=True), default=0.01, show_default=True,
+@click.option("--target-error", type=FiniteFloat(min=0, min_open=True), default=0.01, show_default=True,
               help="Target residual SP error (absolute RMS, or relative error of the mean SP).")
 @click.option("--metric", type=click.Choice(["auto", "rms", "relative-mean"]), default="auto", show_default=True,
               help="auto: the relative error of the mean SP where the mean SP is away from 0, else the RMS error "
@@ -221,7 +262,7 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 @click.option("--cost-model", default=DEFAULT_COST_MODEL, show_default=True)
 @click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OUT_FOLDER, default=None,
               help="Write budget.json, curve.csv and curve.png (sweeps: sweep.json/csv/png) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
@@ -229,27 +270,32 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 def budget(ctx: click.Context, device: str | None, config_path: str | None, out_dir: str | None, as_json: bool,
            **options: Any) -> None:
     """Pulses, reads, time and energy to calibrate symmetric points to a target error."""
-    from emulator.budget import BudgetRefused, run_budget
-    from emulator.results import check_output_dir
-
-    study, label = _budget_study(ctx, device, config_path, options)
-    if out_dir is not None:
-        check_output_dir(out_dir)
-    requests = study.requests()
-    if label is not None and len(requests) == 1:
-        requests[0][1].device_name = label
-    results = []
     started = time.perf_counter()
-    for value, request in requests:
-        bar = ProgressBar(enabled=True, description=f"ZS {request.device_name}")
+    with Progress("budget: reading the study", unit="pulse") as progress:
+        from emulator.budget import BudgetRefused, run_budget
+
+        from emulator.scenario import ScenarioError
+
         try:
-            results.append(run_budget(request, progress=bar))
-        except BudgetRefused as error:
-            fail(f"cannot budget {request.device_name}: {error}")
-        finally:
-            bar.close()
-        if value is not None:
-            results[-1]["sweep_value"] = value
+            study, label = _budget_study(ctx, device, config_path, options)
+        except ScenarioError as error:
+            error.subject = "budget study"
+            raise
+        if out_dir is not None:
+            check_output_dir(out_dir)
+        requests = study.requests()
+        if label is not None and len(requests) == 1:
+            requests[0][1].device_name = label
+        results = []
+        for value, request in requests:
+            progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: ZS pulses", unit="step")
+            try:
+                results.append(run_budget(request, progress=progress))
+            except BudgetRefused as error:
+                progress.close()
+                fail(f"cannot budget {request.device_name}: {error}")
+            if value is not None:
+                results[-1]["sweep_value"] = value
     _budget_output(study, results, out_dir, as_json)
     if not as_json:
         click.echo(f"wall time {time.perf_counter() - started:.2f} s")
@@ -298,7 +344,7 @@ def _budget_output(study: Any, results: list[dict[str, Any]], out_dir: str | Non
                    "a.b+c.d=... ties two fields to the same value.")
 @click.option("--seeds", type=click.IntRange(1, 100_000), default=1, show_default=True,
               help="Seeds per grid point (children of the scenario seed's SeedSequence).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Sweep directory.")
+@click.option("--out", "out_dir", type=OUT_FOLDER, required=True, help="Sweep directory.")
 @click.option("--jobs", type=click.IntRange(1, 1024), default=1, show_default=True, help="Parallel workers.")
 @click.option("--backend", type=click.Choice(["loky", "dask"]), default="loky", show_default=True)
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -309,14 +355,16 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
     """Run a scenario over a grid of parameters and seeds; resumes where it stopped."""
     import time
 
-    from emulator.sweep import run_sweep
-
     started = time.perf_counter()
-    bar = ProgressBar(enabled=sys.stderr.isatty(), description="sweep")
-    try:
-        outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=bar)
-    finally:
-        bar.close()
+    with Progress(f"sweep {scenario}", unit="run") as progress:
+        from emulator.sweep import run_sweep
+        from emulator.sweep_execution import SweepStopped
+
+        try:
+            outcome = run_sweep(scenario, list(params), seeds, out_dir, jobs, backend, scheduler, progress=progress)
+        except SweepStopped as stopped:
+            progress.close()
+            fail(str(stopped), RUN_FAILED)
     click.echo(f"{outcome['runs']} runs ({outcome['skipped']} already finished), {outcome['finished']} in "
                f"{outcome['results']}; wall time {time.perf_counter() - started:.1f} s "
                f"({backend}, {jobs} worker(s))")
@@ -324,7 +372,7 @@ def sweep(scenario: str, params: tuple[str, ...], seeds: int, out_dir: str, jobs
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=OUT_FOLDER, default=None,
               help="Where to write the report (default FOLDER/report).")
 @click.option("--metric", default=None, help="Sweeps: the results.csv column to plot (default: a headline one).")
 @handle_errors
@@ -332,16 +380,18 @@ def report(folder: str, out_dir: str | None, metric: str | None) -> None:
     """Plots (PNG, SVG) and a Markdown summary of a run, sweep or budget folder."""
     from pathlib import Path
 
-    from emulator.report import ReportError, build_report
-    from emulator.results import check_output_dir, write_files_atomically
-
     target = out_dir or str(Path(folder) / "report")
     check_output_dir(target)
-    try:
-        figures, markdown = build_report(folder, metric)
-    except ReportError as error:
-        fail(str(error))
-    write_files_atomically(target, {**figures, "report.md": markdown})
+    with Progress(f"report {folder}", unit="figure") as progress:
+        from emulator.report import ReportError, build_report
+        from emulator.results import write_files_atomically
+
+        try:
+            figures, markdown = build_report(folder, metric)
+        except ReportError as error:
+            progress.close()
+            fail(str(error))
+        write_files_atomically(target, {**figures, "report.md": markdown}, replace=False)
     images = sum(1 for name in figures if name.endswith(".png"))
     click.echo(f"report: {images} figure(s) (PNG + SVG) and report.md in {target}/")
 

@@ -19,12 +19,14 @@ except ModuleNotFoundError:  # Python 3.10
 class ScenarioError(Exception):
     """Invalid scenario input: a list of (field path, reason)."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(self, problems: list[tuple[str, str]], subject: str = "scenario") -> None:
         self.problems = problems
+        self.subject = subject
+        """What was invalid, for the message ("scenario", "budget study")."""
         super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
 
     def format(self) -> str:
-        return "\n".join(f"  {path or '<scenario>'}: {reason}" for path, reason in self.problems)
+        return "\n".join(f"  {path or f'<{self.subject}>'}: {reason}" for path, reason in self.problems)
 
 
 def read_document(path: str | Path) -> dict[str, Any]:
@@ -38,13 +40,17 @@ def read_document(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError([("", f"cannot read {path}: {error}")]) from None
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml", ""):
+        raise ScenarioError([("", f"{path}: scenario files are TOML (.toml) or YAML (.yaml, .yml), "
+                                  f"not {suffix}")])
+    kind = "YAML" if suffix in (".yaml", ".yml") else "TOML"
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            document = yaml.safe_load(text)
-        else:
-            document = tomllib.loads(text)
+        document = yaml.safe_load(text) if kind == "YAML" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ScenarioError([("", f"malformed {path.suffix.lstrip('.').upper() or 'TOML'} in {path}: {error}")]) from None
+        raise ScenarioError([("", f"malformed {kind} in {path}: {error}")]) from None
+    except RecursionError:
+        raise ScenarioError([("", f"{path} is nested too deeply to read ({kind})")]) from None
     if not isinstance(document, dict):
         raise ScenarioError([("", f"{path} must contain a table/mapping at the top level")])
     return document
@@ -55,9 +61,11 @@ def parse_assignment(assignment: str) -> tuple[list[str], Any]:
     if "=" not in assignment:
         raise ScenarioError([(assignment, "--set needs the form dotted.key=value")])
     key, raw = assignment.split("=", 1)
-    keys = [part for part in key.strip().split(".") if part]
-    if not keys:
+    keys = key.strip().split(".")
+    if not key.strip():
         raise ScenarioError([(assignment, "--set needs a key before '='")])
+    if any(not part.strip() for part in keys):
+        raise ScenarioError([(assignment, f"--set key {key.strip()!r} has an empty part between dots")])
     try:
         value = tomllib.loads(f"value = {raw.strip()}")["value"]
     except tomllib.TOMLDecodeError:
@@ -92,9 +100,31 @@ def problems_of(error: ValidationError, prefix: str = "") -> list[tuple[str, str
     """(field path, reason) pairs of a pydantic error, paths prefixed with `prefix`."""
     problems = []
     for item in error.errors():
-        path = ".".join(part for part in (prefix, _error_path(tuple(item["loc"]))) if part)
+        location = _error_path(tuple(item["loc"]))
+        cause = item.get("ctx", {}).get("error")
+        field = getattr(cause, "field", None)  # a FieldError of a whole-model validator
+        if field:
+            location = ".".join(part for part in (location, field) if part)
+        path = ".".join(part for part in (prefix, location) if part)
         message = item["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
+        if field is None and item["type"] not in ("missing", "extra_forbidden") and _shows_value(item.get("input")):
+            message += f" (got {_shown(item['input'])})"
         problems.append((path, message))
     return problems
+
+
+def _shows_value(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, str)) or value is None
+
+
+def _shown(value: Any) -> str:
+    """The offending value as the user wrote it (TOML-like), shortened."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float) and value != value:
+        text = "nan"
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from pydantic import BaseModel, ConfigDict, create_model
 
+from devices.inputs import INPUT_CONFIG
 from emulator.plugins import UnknownReference, installed, is_reference, load_reference
 
 if TYPE_CHECKING:
@@ -143,8 +144,8 @@ def signature_model(function: Callable[..., Any]) -> type[BaseModel]:
             continue
         annotation = Any if parameter.annotation is parameter.empty else parameter.annotation
         fields[parameter.name] = (annotation, ... if parameter.default is parameter.empty else parameter.default)
-    return create_model(f"{function.__name__}_params", __config__=ConfigDict(extra="forbid",
-                                                                             arbitrary_types_allowed=True), **fields)
+    config = ConfigDict(**INPUT_CONFIG, arbitrary_types_allowed=True)
+    return create_model(f"{function.__name__}_params", __config__=config, **fields)
 
 
 def _keyword_adapter(function: Callable[..., Generator[Any, Any, Any]]) -> ProgramFunction:

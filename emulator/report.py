@@ -12,14 +12,13 @@ gets the figures every run gets and a sweep plots energy.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from emulator.plots import (
     budget_curve_figure,
@@ -30,38 +29,21 @@ from emulator.plots import (
     sweep_heatmap_figure,
 )
 from emulator.registry import ProgramEntry, get_program
-from emulator.units import ns_to_us
+from emulator.report_inputs import (
+    BUDGET_KEYS,
+    BUDGET_SWEEP_KEYS,
+    SWEEP_KEYS,
+    ReportError,
+    Series,
+    number,
+    read_json_object,
+    read_metrics,
+    read_summary,
+    read_table,
+)
+from emulator.units import format_number, ns_to_us, pj_to_uj
 
 DEFAULT_SWEEP_METRIC = "energy_pj"
-Series = dict[str, list[tuple[float, float, float]]]
-
-
-class ReportError(Exception):
-    """The folder holds nothing a report can be made from."""
-
-
-# ---------------------------------------------------------------------------- reading
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as stream:
-        return list(csv.DictReader(stream))
-
-
-def _number(text: Any) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def metric_series(rows: list[dict[str, str]]) -> Series:
-    """metric name → [(step, time_ns, value)] from metrics.csv rows."""
-    series: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for row in rows:
-        value = _number(row["value"])
-        if value is not None:
-            series[row["metric"]].append((float(row["step"]), float(row["time_ns"]), value))
-    return dict(series)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -97,21 +79,24 @@ def _series_figure(series: Series, names: list[str], title: str,
     return figure
 
 
-def _bars_figure(groups: dict[str, dict[str, float]], title: str, ylabel: str) -> Any:
-    """Grouped bars: outer key → inner key → value."""
-    outer = list(groups)
-    inner = sorted({key for values in groups.values() for key in values})
-    figure, axis = plt.subplots(figsize=(max(5, 1.2 * len(outer) * max(1, len(inner)) / 2), 3.5))
-    width = 0.8 / max(1, len(inner))
-    for index, key in enumerate(inner):
-        positions = np.arange(len(outer)) + index * width
-        axis.bar(positions, [groups[o].get(key, 0.0) for o in outer], width, label=key)
-    axis.set_xticks(np.arange(len(outer)) + 0.4 - width / 2)
-    axis.set_xticklabels(outer, fontsize=8, rotation=15)
-    axis.set_ylabel(ylabel)
-    axis.set_title(title)
-    axis.legend(fontsize=7)
-    axis.grid(True, axis="y", alpha=0.3)
+def _panels_figure(panels: dict[str, dict[str, float]], title: str, unit: str) -> Any:
+    """One horizontal bar chart per breakdown, side by side: each panel answers one question and
+    labels its own bars (long names never overlap), with the value printed on each bar."""
+    shown = {name: values for name, values in panels.items() if values}
+    figure, axes = plt.subplots(1, max(1, len(shown)), squeeze=False,
+                                figsize=(4.8 * max(1, len(shown)), 1.6 + 0.38 * max([len(v) for v in shown.values()] or [1])))
+    for axis, (name, values) in zip(axes[0], shown.items()):
+        labels = sorted(values, key=values.get)  # type: ignore[arg-type]
+        bars = axis.barh(labels, [values[label] for label in labels], color="tab:blue")
+        axis.bar_label(bars, labels=[format_number(values[label]) for label in labels], fontsize=7, padding=2)
+        axis.set_title(name, fontsize=9)
+        axis.set_xlabel(unit)
+        axis.tick_params(axis="y", labelsize=7)
+        axis.margins(x=0.25)
+        axis.xaxis.set_major_locator(MaxNLocator(4))
+        axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: format_number(value, 2)))
+        axis.grid(True, axis="x", alpha=0.3)
+    figure.suptitle(title)
     figure.tight_layout()
     return figure
 
@@ -242,16 +227,18 @@ def _program_figures(files: dict[str, bytes], summary: dict[str, Any], series: S
 
 def _hardware_figures(files: dict[str, bytes], hw: dict[str, Any]) -> None:
     """Pulses by array and phase, energy and latency breakdowns (every run)."""
-    pulses = {key: {phase: float(v["up"] + v["down"]) for phase, v in info["by_phase"].items()}
-              for key, info in hw["pulses"].items()}
-    if pulses:
-        _save(files, "pulses_by_array_phase", _bars_figure(pulses, "pulses by array and phase", "pulses"))
-    energy = {"by category": hw["energy_pj"]["by_category"], "by phase": hw["energy_pj"]["by_phase"]}
-    _save(files, "energy", _bars_figure({k: {kk: vv / 1e6 for kk, vv in v.items()} for k, v in energy.items()},
-                                        "energy breakdown", "energy (µJ)"))
-    latency = {"phase time": {k: ns_to_us(v) for k, v in hw["phase_time_ns"].items()},
-               "busy": {k: ns_to_us(v) for k, v in hw["busy_ns"].items()}}
-    _save(files, "latency", _bars_figure(latency, "latency breakdown", "time (µs)"))
+    by_phase: dict[str, dict[str, float]] = defaultdict(dict)
+    for key, info in hw["pulses"].items():
+        for phase, counts in info["by_phase"].items():
+            by_phase[f"phase {phase}"][key] = float(counts["up"] + counts["down"])
+    if by_phase:
+        _save(files, "pulses_by_array_phase", _panels_figure(dict(by_phase), "pulses on each array, by phase", "pulses"))
+    energy = {"by hardware category": hw["energy_pj"]["by_category"], "by program phase": hw["energy_pj"]["by_phase"]}
+    _save(files, "energy", _panels_figure({k: {kk: pj_to_uj(vv) for kk, vv in v.items()} for k, v in energy.items()},
+                                          "energy of the run (the two panels are two views of the same total)", "energy (µJ)"))
+    latency = {"simulated time in each phase": {k: ns_to_us(v) for k, v in hw["phase_time_ns"].items()},
+               "busy time of each component": {k: ns_to_us(v) for k, v in hw["busy_ns"].items()}}
+    _save(files, "latency", _panels_figure(latency, "time of the run", "time (µs)"))
 
 
 def headline_values(summary: dict[str, Any], entry: ProgramEntry | None) -> list[dict[str, Any]]:
@@ -268,8 +255,8 @@ def headline_values(summary: dict[str, Any], entry: ProgramEntry | None) -> list
 
 # ---------------------------------------------------------------------------- per kind
 def report_run(folder: Path) -> tuple[dict[str, bytes], str]:
-    summary = json.loads((folder / "summary.json").read_text())
-    series = metric_series(read_csv(folder / "metrics.csv")) if (folder / "metrics.csv").is_file() else {}
+    summary = read_summary(folder)
+    series = read_metrics(folder / "metrics.csv") if (folder / "metrics.csv").is_file() else {}
     entry = program_entry(summary["program"])
     files: dict[str, bytes] = {}
     _program_figures(files, summary, series, entry)
@@ -299,7 +286,7 @@ def _figure_list(files: dict[str, bytes]) -> str:
 def _aggregate(rows: list[dict[str, str]], params: list[str], metric: str) -> list[dict[str, Any]]:
     groups: dict[tuple[str, ...], list[float]] = defaultdict(list)
     for row in rows:
-        value = _number(row.get(metric))
+        value = number(row.get(metric))
         if value is not None:
             groups[tuple(row[p] for p in params)].append(value)
     table = []
@@ -317,31 +304,37 @@ def sweep_program(folder: Path, rows: list[dict[str, str]]) -> str | None:
     for row in rows:
         path = folder / RUNS_FOLDER / row.get("run_id", "") / "summary.json"
         if row.get("run_id") and path.is_file():
-            return str(json.loads(path.read_text())["program"])
+            return str(read_json_object(path, ("program",))["program"])
     return None
 
 
-def headline_metric(rows: list[dict[str, str]], entry: ProgramEntry | None) -> str:
-    """The results.csv column a sweep report plots: the program's first headline key that has
-    numbers (`result.KEY`, else `truth.KEY`), else energy."""
+def headline_metric(rows: list[dict[str, str]], entry: ProgramEntry | None, params: Sequence[str] = ()) -> str:
+    """The results.csv column a sweep report plots: the first that varies across the runs among
+    the program's headline keys (`result.KEY`, then `truth.KEY`), energy, latency and then every
+    other numeric column; a metric that is the same in every run cannot tell the points apart."""
     columns = list(rows[0].keys())
-    for key in entry.headline if entry is not None else ():
-        for column in (f"result.{key}", f"truth.{key}"):
-            if column in columns and any(_number(row.get(column)) is not None for row in rows):
-                return column
-    return DEFAULT_SWEEP_METRIC
+    headline = [column for key in (entry.headline if entry is not None else ())
+                for column in (f"result.{key}", f"truth.{key}")]
+    others = [column for column in columns if column not in ("run_id", "seed", *params)]
+    candidates = [c for c in dict.fromkeys([*headline, DEFAULT_SWEEP_METRIC, "latency_ns", *others]) if c in columns]
+    with_numbers = [c for c in candidates if any(number(row.get(c)) is not None for row in rows)]
+    for column in with_numbers:
+        values = {number(row.get(column)) for row in rows} - {None}
+        if len(values) > 1:
+            return column
+    return with_numbers[0] if with_numbers else DEFAULT_SWEEP_METRIC
 
 
 def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], str]:
-    rows = read_csv(folder / "results.csv")
+    manifest = read_json_object(folder / "sweep.json", SWEEP_KEYS)
+    params = [str(entry[0]) if isinstance(entry, (list, tuple)) and entry else str(entry) for entry in manifest["params"]]
+    rows = read_table(folder / "results.csv", ("run_id", *params))
     if not rows:
         raise ReportError(f"{folder / 'results.csv'} has no runs yet")
-    manifest = json.loads((folder / "sweep.json").read_text())
-    params = [key for key, _ in manifest["params"]]
     columns = list(rows[0].keys())
     program = sweep_program(folder, rows)
     if metric is None:
-        metric = headline_metric(rows, program_entry(program))
+        metric = headline_metric(rows, program_entry(program), params)
     if metric not in columns:
         raise ReportError(f"metric {metric!r} is not a column of results.csv (columns: {', '.join(columns)})")
     table = _aggregate(rows, params, metric)
@@ -358,9 +351,11 @@ def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], st
 
 
 def report_budget(folder: Path) -> tuple[dict[str, bytes], str]:
-    result = json.loads((folder / "budget.json").read_text())
-    curve_rows = read_csv(folder / "curve.csv")
-    result["curve"] = [{key: float(value) for key, value in row.items() if value != ""} for row in curve_rows]
+    result = read_json_object(folder / "budget.json", BUDGET_KEYS)
+    curve_rows = read_table(folder / "curve.csv", ("pulses",))
+    # Emulated and predicted columns fill different rows: keep each row's numbers only.
+    result["curve"] = [{key: value for key, value in ((key, number(text)) for key, text in row.items())
+                        if value is not None} for row in curve_rows]
     files: dict[str, bytes] = {}
     _save(files, "budget_curve", budget_curve_figure(result))
     keys = ["device", "rows", "cols", "method", "metric", "target_error", "mode", "reached", "pulses_per_cell",
@@ -372,7 +367,7 @@ def report_budget(folder: Path) -> tuple[dict[str, bytes], str]:
 
 
 def report_budget_sweep(folder: Path) -> tuple[dict[str, bytes], str]:
-    sweep = json.loads((folder / "sweep.json").read_text())
+    sweep = read_json_object(folder / "sweep.json", BUDGET_SWEEP_KEYS)
     files: dict[str, bytes] = {}
     _save(files, "budget_sweep", budget_sweep_figure(sweep))
     columns = ["sweep_value", "dw_min", "mode", "pulses_per_cell", "predicted_pulses_per_cell", "reached",

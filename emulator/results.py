@@ -89,40 +89,80 @@ def _existing_ancestor(path: Path) -> Path:
     return path
 
 
-def write_files_atomically(out_dir: str | Path, files: Mapping[str, str | bytes]) -> Path:
-    """Write every file under out_dir so that each appears complete or not at all.
+RESULT_FILES = ("summary.json", "metrics.csv", "trace.vcd", "trace.json", "report.md", "budget.json", "curve.csv",
+                "sweep.json", "sweep.csv", "results.csv")
+"""Names a results folder of aimc holds (besides figures, *.png and *.svg)."""
 
-    A new directory is assembled under a temporary name and renamed into place; in an
-    existing directory each file is written to a temporary name and renamed over the old.
+
+def _is_result_file(name: str) -> bool:
+    return name in RESULT_FILES or name.endswith((".png", ".svg"))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write(path: Path, content: str | bytes, mode: int) -> None:
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    path.chmod(mode)
+
+
+def write_files_atomically(out_dir: str | Path, files: Mapping[str, str | bytes], replace: bool = True) -> Path:
+    """Write every file under out_dir so that each appears complete or not at all, with the
+    user's umask (0644 by default).
+
+    replace=True (a run, a budget): the folder is assembled under a temporary name and put in
+    place as a whole, replacing a previous result folder (no stale file of an earlier run stays
+    beside the new ones); a folder holding anything but results is refused. replace=False (a
+    report added to a results folder): each file is written to a temporary name and renamed in.
     """
     out = check_output_dir(out_dir)
+    file_mode, folder_mode = 0o666 & ~_umask(), 0o777 & ~_umask()
     try:
-        if not out.exists():
-            out.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-            staging.chmod(0o755)
-            try:
-                for name, content in files.items():
-                    path = staging / name
-                    if isinstance(content, bytes):
-                        path.write_bytes(content)
-                    else:
-                        path.write_text(content, encoding="utf-8")
-                os.replace(staging, out)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-        else:
+        if out.exists() and not replace:
             for name, content in files.items():
                 handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-                data = content if isinstance(content, bytes) else content.encode("utf-8")
+                os.close(handle)
                 try:
-                    with os.fdopen(handle, "wb") as stream:
-                        stream.write(data)
+                    _write(Path(temporary), content, file_mode)
                     os.replace(temporary, out / name)
                 except BaseException:
                     Path(temporary).unlink(missing_ok=True)
                     raise
+            return out
+        if out.exists():
+            foreign = sorted(entry.name for entry in out.iterdir() if not _is_result_file(entry.name))
+            if foreign:
+                raise OutputError(f"{out} exists and holds other files ({', '.join(foreign[:5])}): "
+                                  "give a new or empty folder (results replace a folder as a whole)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            staging.chmod(folder_mode)
+            for name, content in files.items():
+                _write(staging / name, content, file_mode)
+            _swap_in(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     except OSError as error:
         raise OutputError(f"cannot write results to {out}: {error}") from None
     return out
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Put the complete staging folder where `out` is, the previous `out` (if any) removed."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    retired.rmdir()
+    os.replace(out, retired)
+    try:
+        os.replace(staging, out)
+    except BaseException:
+        os.replace(retired, out)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from devices.inputs import INPUT_CONFIG, FieldError
 from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
 from emulator.hardware import HardwareCosts, HardwareSpec, IOParameters, TileSpec, UpdateParameters, get_cost_model
 from emulator import DEFAULT_COST_MODEL
@@ -20,8 +21,12 @@ from emulator.plugins import UnknownReference, import_module
 from emulator.registry import UnknownProgram, get_program, program_names
 
 
+RUN_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+"""A name that is one safe path component (no separators, no "..", not hidden)."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
 
 class ArraySpec(_Strict):
@@ -86,7 +91,7 @@ class TileConfig(_Strict):
         for name, limit in (("dead_rows", self.rows), ("dead_cols", self.cols)):
             bad = [index for index in getattr(self.faults, name) if not 0 <= index < limit]
             if bad:
-                raise ValueError(f"faults.{name}: indices {bad} outside 0..{limit - 1}")
+                raise FieldError(f"faults.{name}", f"indices {bad} outside 0..{limit - 1}")
         return self
 
     @field_validator("arrays")
@@ -163,8 +168,9 @@ class Scenario(_Strict):
     """Python modules imported before the rest is validated, e.g. ["my_devices"]: your own device
     models, workloads, cost models or programs register themselves there (importable from the
     working directory or the Python path). Listed in summary.json when given."""
-    name: str = "scenario"
-    """Name of the run (default results folder results/<name>)."""
+    name: Annotated[str, Field(pattern=RUN_NAME_PATTERN, max_length=120)] = "scenario"
+    """Name of the run, and of its default results folder results/<name>: letters, digits, "_",
+    "-" and "." (not first), so that it is one safe path component."""
     description: str = ""
     """Free text carried into the summary."""
     seed: Annotated[int, Field(ge=0)] = 0
@@ -271,17 +277,18 @@ def _raw_second_pass(document: dict[str, Any]) -> list[tuple[str, str]]:
                     entry.params_model.model_validate(params)
                 except ValidationError as error:
                     problems += problems_of(error, "program.params")
-                problems += _raw_reference_problems(params, tiles)
+                problems += _raw_reference_problems(params, tiles if isinstance(hardware.get("tiles"), dict) else None)
     return problems
 
 
-def _raw_reference_problems(params: dict[str, Any], tiles: dict[str, Any]) -> list[tuple[str, str]]:
-    """Like _reference_problems, on raw data (when the documents do not validate yet)."""
+def _raw_reference_problems(params: dict[str, Any], tiles: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Like _reference_problems, on raw data (when the documents do not validate yet);
+    `tiles` is None when hardware.tiles is not a table (reported by the first pass)."""
     tile_name = params.get("tile")
-    if not isinstance(tile_name, str) or not tiles:
+    if not isinstance(tile_name, str) or tiles is None:
         return []
     if tile_name not in tiles:
-        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(tiles)})")]
+        return [("program.params.tile", f"no tile {tile_name!r} in hardware.tiles ({', '.join(tiles) or 'none'})")]
     tile = tiles[tile_name]
     arrays = tile.get("arrays") if isinstance(tile, dict) and isinstance(tile.get("arrays"), dict) else {}
     return [(f"program.params.{key}", f"tile {tile_name!r} has no array {value!r} (has {', '.join(arrays)})")

@@ -13,8 +13,9 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def run_is_finished(out_dir: Path, run: SweepRun) -> bool:
     return (out_dir / RUNS_FOLDER / run.run_id / "summary.json").is_file()
 
 
-def execute_run(document: dict[str, Any], run: SweepRun, out_dir: str) -> str:
+def execute_run(document: dict[str, Any], run: SweepRun, out_dir: str) -> str:  # picklable for the workers
     """Worker task: run one grid point into its own folder (atomic). Returns the run id."""
     from emulator.runner import run_to_directory
 
@@ -163,12 +164,6 @@ def collect_results(out_dir: Path, runs: list[SweepRun]) -> list[dict[str, Any]]
     return rows
 
 
-def _joblib_tasks(document: dict[str, Any], pending: list[SweepRun], out_dir: str) -> Iterator[Any]:
-    from joblib import delayed
-
-    return (delayed(execute_run)(document, run, out_dir) for run in pending)
-
-
 def run_sweep(
     scenario_path: str,
     params: list[str],
@@ -179,55 +174,43 @@ def run_sweep(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) a sweep; returns counts and the path of results.csv."""
-    from joblib import Parallel, parallel_config
+    """Run (or resume) a sweep; returns counts and the path of results.csv.
+
+    Stopped by SIGTERM, SIGINT or SIGHUP, or by losing its Dask scheduler, it stops its workers,
+    writes results.csv for the runs that finished and raises `SweepStopped` saying what was kept.
+    """
+    from emulator.sweep_execution import SweepStopped, run_pending
 
     out = check_output_dir(out_dir)
     document = read_document(scenario_path)
     grid = [parse_param(text) for text in params]
     runs = plan_sweep(document, grid, seeds)
     validate_runs(document, runs)
-    out.mkdir(parents=True, exist_ok=True)
-    pending = [run for run in runs if not run_is_finished(out, run)]
-    done = len(runs) - len(pending)
+    pending = [run for run in runs if not run_is_finished(out, run)] if out.is_dir() else list(runs)
     if progress is not None:
-        progress(done, len(runs))
-    if pending:
-        client = cluster = None
-        try:
-            if backend == "dask":
-                client, cluster = _dask_client(scheduler, jobs)
-                config = parallel_config(backend="dask")
-            else:
-                config = parallel_config(backend="loky", n_jobs=jobs)
-            with config:
-                parallel = Parallel(n_jobs=jobs if backend != "dask" else -1, return_as="generator_unordered")
-                for _ in parallel(_joblib_tasks(document, pending, str(out))):
-                    done += 1
-                    if progress is not None:
-                        progress(done, len(runs))
-        finally:
-            if client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
+        progress(len(runs) - len(pending), len(runs))
+    try:
+        run_pending(partial(execute_run, document, out_dir=str(out)), pending, out, len(runs), jobs, backend,
+                    scheduler, progress)
+    except SweepStopped as stopped:
+        kept = sum(run_is_finished(out, run) for run in runs) if out.is_dir() else 0
+        if out.is_dir():
+            _write_index(out, scenario_path, grid, seeds, runs)
+        where = f"kept in {out} (results.csv lists them; the same command resumes)" if kept else "nothing was kept"
+        raise SweepStopped(f"sweep {stopped}: {kept} of {len(runs)} runs finished, {where}; workers stopped") from None
+    _write_index(out, scenario_path, grid, seeds, runs)
+    finished = sum(run_is_finished(out, run) for run in runs)
+    return {"runs": len(runs), "finished": finished, "skipped": len(runs) - len(pending),
+            "results": str(out / "results.csv")}
+
+
+def _write_index(out: Path, scenario_path: str, grid: list[tuple[str, list[Any]]], seeds: int,
+                 runs: list[SweepRun]) -> None:
+    """results.csv (the finished runs, in grid order) and sweep.json (the plan)."""
     rows = collect_results(out, runs)
     manifest = {"scenario": str(scenario_path), "params": grid, "seeds": seeds,
                 "runs": [{"run_id": r.run_id, "assignments": dict(r.assignments), "seed_index": r.seed_index,
                           "seed": r.seed} for r in runs]}
     write_files_atomically(out, {"results.csv": rows_csv(rows), "sweep.json": json.dumps(manifest, indent=2,
-                                                                                          default=str) + "\n"})
-    return {"runs": len(runs), "finished": len(rows), "skipped": len(runs) - len(pending),
-            "results": str(out / "results.csv")}
-
-
-def _dask_client(scheduler: str | None, jobs: int) -> tuple[Any, Any]:
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise ScenarioError([("--backend", "dask needs the optional dependency: pip install -e \".[dask]\"")]) from None
-    if scheduler:
-        return Client(scheduler), None
-    cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
-                           dashboard_address=None, host="127.0.0.1")
-    return Client(cluster), cluster
+                                                                                          default=str) + "\n"},
+                           replace=False)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Callable, Generator, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from devices.inputs import INPUT_CONFIG
 from emulator.hardware import Controller, Digital, Hardware, ProgramAndVerify, ReadCells, SetPhase, SignPattern
 from emulator.registry import ProgramEntry, register
 
@@ -106,7 +107,7 @@ def store_reference(ctl: Controller, tile: str, array: str, reads: int = 1, refe
 class ZeroShiftParams(BaseModel):
     """Parameters of the zero-shifting calibration program."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     tile: str = "t0"
     array: str = "W"

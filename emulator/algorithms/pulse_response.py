@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Generator
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from devices.inputs import INPUT_CONFIG
 from emulator.hardware import Controller, Hardware, ReadCells, SetPhase, SignPattern
 from emulator.registry import ProgramEntry, register
 
@@ -14,7 +15,7 @@ from emulator.registry import ProgramEntry, register
 class PulseResponseParams(BaseModel):
     """Parameters of the pulse-response program."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     tile: str = "t0"
     """Tile to pulse."""

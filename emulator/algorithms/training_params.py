@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from devices.inputs import INPUT_CONFIG
 from emulator.algorithms.transfer_rules import chopper_period
 from emulator.hardware import IOParameters, UpdateParameters
 from emulator.workloads import DigitsParams, WorkloadParams
@@ -23,7 +24,7 @@ from emulator.workloads import DigitsParams, WorkloadParams
 class TrainingParams(BaseModel):
     """Parameters every training program shares (workload, schedule, logging, init)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     workload: WorkloadParams = Field(default_factory=DigitsParams)
     """The problem; its layers live on tiles layer0, layer1, … (rows = outputs, cols = inputs+bias)."""
@@ -108,7 +109,7 @@ class FastArrayParams(TrainingParams):
 class BufferParams(BaseModel):
     """The digital transfer buffer H of TT-v2 and later (SPEC §6)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     thres_scale: Annotated[float, Field(gt=0)] = 1.0
     """Buffer threshold θ = thres_scale × granularity of P, the array read (× auto_granularity
@@ -124,7 +125,7 @@ class BufferParams(BaseModel):
 class ChopperParams(BaseModel):
     """Per-column input choppers (c-TTv2, AGAD, E-RIDER)."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
     in_chop_prob: Annotated[float, Field(ge=0, le=1)] = 0.1
     """Flip probability per column read (random) or 1/period (regular)."""

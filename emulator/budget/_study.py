@@ -7,21 +7,22 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from devices import PulsedDeviceConfig
+from devices.inputs import INPUT_CONFIG, FieldError
 from emulator import DEFAULT_COST_MODEL
 from emulator.budget._request import BudgetRequest, Metric, parse_initial_state
 from emulator.hardware import IOParameters, get_cost_model
-from emulator.scenario import ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
+from emulator.scenario import RUN_NAME_PATTERN, ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 
 
 class BudgetConfig(BaseModel):
     """A budget study in a file (`aimc budget --config FILE`), optionally swept over a device field."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
-    name: str = "budget"
+    name: Annotated[str, Field(pattern=RUN_NAME_PATTERN, max_length=120)] = "budget"
     description: str = ""
     device: ArraySpec
     """The device: {preset = "...", overrides = {...}} or {device = {model = "...", ...}}."""
@@ -62,12 +63,28 @@ class BudgetConfig(BaseModel):
     @model_validator(mode="after")
     def _sweep_consistent(self) -> "BudgetConfig":
         if (self.sweep_field is None) != (not self.sweep_values):
-            raise ValueError("give both sweep_field and sweep_values, or neither")
+            raise FieldError("sweep_values" if self.sweep_field else "sweep_field",
+                             "give both sweep_field and sweep_values, or neither")
         try:
             get_cost_model(self.cost_model)
         except KeyError as error:
-            raise ValueError(error.args[0]) from None
+            raise FieldError("cost_model", error.args[0]) from None
+        self._check_sweep()
         return self
+
+    def _check_sweep(self) -> None:
+        """Every sweep value must give a valid device (the field must exist on its model)."""
+        if self.sweep_field is None:
+            return
+        base = self.device.resolve()
+        if self.sweep_field not in type(base).model_fields and self.sweep_field != "states":
+            raise FieldError("sweep_field", f"device model {base.model} has no field {self.sweep_field!r}")  # type: ignore[attr-defined]
+        for index, value in enumerate(self.sweep_values):
+            try:
+                self.device_for(value)
+            except ValidationError as error:
+                reason = "; ".join(message for _, message in problems_of(error))
+                raise FieldError(f"sweep_values.{index}", f"{self.sweep_field} = {value:g}: {reason}") from None
 
     def device_for(self, value: float | None) -> PulsedDeviceConfig:
         base = self.device.resolve()

@@ -9,7 +9,7 @@ recorder and reports only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+
 from typing import Any, Callable, Generator
 
 import numpy as np

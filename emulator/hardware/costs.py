@@ -12,8 +12,9 @@ import math
 from typing import Annotated, Callable, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from devices.inputs import FROZEN_INPUT_CONFIG, FieldError
 from emulator import DEFAULT_COST_MODEL
 from emulator.plugins import UnknownReference, installed, is_reference, load_reference
 from emulator.hardware.operations import Operation
@@ -26,7 +27,7 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 class HardwareCosts(BaseModel):
     """Latency and energy of each hardware operation. Defaults: NeuroSim-style ReRAM tile."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     name: str = DEFAULT_COST_MODEL
     """Name of the cost model, carried into every result."""
@@ -72,8 +73,8 @@ class HardwareCosts(BaseModel):
     @model_validator(mode="after")
     def _slot_holds_pulse(self) -> "HardwareCosts":
         if self.slot_period_ns is not None and self.slot_period_ns < self.pulse_width_ns:
-            raise ValueError(f"slot_period_ns ({self.slot_period_ns}) must be at least pulse_width_ns "
-                             f"({self.pulse_width_ns})")
+            raise FieldError("slot_period_ns", f"must be at least pulse_width_ns ({self.pulse_width_ns}), "
+                                               f"got {self.slot_period_ns}")
         return self
 
     # ---------------------------------------------------------------- derived
@@ -111,6 +112,19 @@ class HardwareCosts(BaseModel):
         if self.count_latency_rule == "row-by-row":
             return int(up.max(axis=1).sum() + down.max(axis=1).sum())
         return int(up.max(initial=0) + down.max(initial=0))
+
+    def slot_pulses(self, counts: np.ndarray) -> np.ndarray:
+        """Cell pulses fired in each of the `count_slots(counts)` slots, in firing order: a cell
+        with count c fires in the first |c| slots of its phase (its row's, row by row)."""
+        counts = np.asarray(counts).reshape(-1, np.asarray(counts).shape[-1])
+        groups = [counts[row:row + 1] for row in range(counts.shape[0])] \
+            if self.count_latency_rule == "row-by-row" else [counts]
+        per_slot = []
+        for group in groups:
+            for phase in (np.maximum(group, 0), np.maximum(-group, 0)):
+                cells_with = np.bincount(phase.ravel())[1:]  # cells_with[k-1]: cells whose count is k
+                per_slot.append(np.cumsum(cells_with[::-1])[::-1])  # slot s fires every cell with count > s
+        return np.concatenate(per_slot).astype(np.int64)
 
     def digital_ps(self, elements: int) -> int:
         """Time of one digital op over `elements` values."""

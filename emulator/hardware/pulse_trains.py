@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from devices.inputs import FROZEN_INPUT_CONFIG
 from emulator._kernels import firing_plans, stochastic_counts, stochastic_counts_batch
 
 
 class UpdateParameters(BaseModel):
     """Pulse-train settings with the reference simulator's names."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     desired_bl: Annotated[int, Field(ge=1, le=10_000)] = 31
     """Maximum (and with bl management off, fixed) number of slots per update."""

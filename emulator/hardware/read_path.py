@@ -12,29 +12,47 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from devices.inputs import FROZEN_INPUT_CONFIG
 from emulator._kernels import adc_codes, dac_codes
+
+
+LARGEST = 1e6
+"""Largest magnitude of a read-path setting in normalized units (outputs are of order 1–100)."""
+FINEST_RESOLUTION = 2.0**-30
+"""Finest converter step as a fraction of its range: a 30-bit converter; finer is not a converter
+(and vanishes in the float32 read path). Use 0 for no quantization."""
+Bound = Annotated[float, Field(ge=1e-6, le=LARGEST)]
+
+
+def _resolution(value: float) -> float:
+    if 0.0 < value < FINEST_RESOLUTION:
+        raise ValueError("must be 0 (no quantization) or at least 2⁻³⁰ of the range")
+    return value
+
+
+Resolution = Annotated[float, Field(ge=0.0, le=1.0), AfterValidator(_resolution)]
 
 
 class IOParameters(BaseModel):
     """Read-path settings with the reference simulator's names (SPEC §3)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = FROZEN_INPUT_CONFIG
 
     is_perfect: bool = False
     """Ideal read: y = W·x exactly (no quantization, noise or clipping)."""
-    inp_res: Annotated[float, Field(ge=0.0)] = 1.0 / 126.0
+    inp_res: Resolution = 1.0 / 126.0
     """DAC resolution as a fraction of the input range 2·inp_bound (0 = no quantization)."""
-    inp_bound: Annotated[float, Field(gt=0.0)] = 1.0
+    inp_bound: Bound = 1.0
     """DAC clipping bound of the normalized input."""
-    inp_noise: Annotated[float, Field(ge=0.0)] = 0.0
+    inp_noise: Annotated[float, Field(ge=0.0, le=LARGEST)] = 0.0
     """Gaussian noise added to the quantized input (normalized units)."""
-    out_res: Annotated[float, Field(ge=0.0)] = 1.0 / 510.0
+    out_res: Resolution = 1.0 / 510.0
     """ADC resolution as a fraction of the output range 2·out_bound (0 = no quantization)."""
-    out_bound: Annotated[float, Field(gt=0.0)] = 12.0
+    out_bound: Bound = 12.0
     """ADC clipping bound (normalized output units)."""
-    out_noise: Annotated[float, Field(ge=0.0)] = 0.06
+    out_noise: Annotated[float, Field(ge=0.0, le=LARGEST)] = 0.06
     """Gaussian noise added to the analog output before the ADC."""
     noise_management: Literal["abs_max", "none"] = "abs_max"
     """Scale each input vector by its max |x| before the DAC (and undo it after the ADC)."""
@@ -43,11 +61,11 @@ class IOParameters(BaseModel):
     max_bm_factor or max_bm_res / DAC step (the reference simulator's rule)."""
     max_bm_factor: Annotated[int, Field(ge=0, le=2**20)] = 1000
     """Largest input reduction of iterative bound management."""
-    max_bm_res: Annotated[float, Field(gt=0.0)] = 0.25
+    max_bm_res: Annotated[float, Field(gt=0.0, le=LARGEST)] = 0.25
     """Bound management also stops once the reduction exceeds max_bm_res / DAC step (2·inp_bound·inp_res)."""
-    adc_offset: float = 0.0
+    adc_offset: Annotated[float, Field(ge=-LARGEST, le=LARGEST)] = 0.0
     """Fault: constant offset added to every analog output before the ADC (normalized units)."""
-    adc_gain: Annotated[float, Field(gt=0.0)] = 1.0
+    adc_gain: Annotated[float, Field(gt=0.0, le=LARGEST)] = 1.0
     """Fault: gain error of the output path before the ADC (1 = ideal)."""
 
     @property

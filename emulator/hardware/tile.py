@@ -18,6 +18,8 @@ from emulator._kernels import signed_totals
 from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SetWeights, SignPattern, WrittenCounts
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.operations import CellPulses, OperationStream
+from emulator.hardware.finite_watch import NonFiniteInput
+from emulator.units import ps_to_ns
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train, plan_stochastic_trains
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
 from emulator.hardware.resources import ObservedResource
@@ -171,6 +173,11 @@ class Tile:
         if xs.shape[0] != ds.shape[0] or xs.shape[1] != array.shape[1] or ds.shape[1] != array.shape[0]:
             raise ValueError(f"pulse train on {self.key(cmd.array)} {array.shape}: x {xs.shape} and d {ds.shape} "
                              "must be (samples × cols) and (samples × rows)")
+        for label, values in (("inputs x", xs), ("errors d", ds)):
+            if not np.isfinite(values).all():
+                sample, index = (int(i) for i in np.argwhere(~np.isfinite(values))[0])
+                raise NonFiniteInput(f"the pulse train on {self.key(cmd.array)} got non-finite {label} (sample {sample}, "
+                                     f"element {index}) at {ps_to_ns(self.env.now):.6g} ns, phase {self.stream.phase!r}")
         with self.lock.request() as request:
             yield request
             self.age()
@@ -210,7 +217,8 @@ class Tile:
             if slots:
                 yield self.env.timeout(self.costs.write_ps(slots))
                 array.pulse_counts(self._reachable(counts))
-            self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2)
+            self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2,
+                          self.costs.slot_pulses(counts))
 
     def sign_pattern(self, cmd: SignPattern) -> Done:
         array = self.array(cmd.array)
@@ -250,7 +258,9 @@ class Tile:
                 if slots:
                     yield self.env.timeout(self.costs.write_ps(slots))
                     array.pulse_signs(self._reachable(signs))
-                self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2)
+                fired = (int(np.count_nonzero(signs > 0)), int(np.count_nonzero(signs < 0)))
+                self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2,
+                              np.array([n for n in fired if n], dtype=np.int64))
 
     def set_weights(self, cmd: SetWeights) -> Done:
         """Idealized programming (no pulses, no time): see `SetWeights`."""

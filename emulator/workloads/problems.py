@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from devices.inputs import INPUT_CONFIG
 from emulator.workloads.base import Activation, BiasPlacement, LayerSpec, Workload, activate, append_bias, tile_name
 from emulator.workloads.registry import WorkloadParams, workload
 
@@ -30,7 +31,7 @@ trained by floating-point SGD, the reference simulator's default), "none" (`fals
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = INPUT_CONFIG
 
 
 class LeastSquaresParams(_Strict):

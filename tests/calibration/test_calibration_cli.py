@@ -260,17 +260,15 @@ def test_budget_start_state_and_confidence_flags(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "w_init" in bad.output and "Traceback" not in bad.output
 
 
-def test_progress_goes_to_stderr_as_a_periodic_line_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from emulator.cli_output import ProgressBar
+def test_budget_progress_goes_to_stderr_with_the_zs_steps(tmp_path: Path) -> None:
+    """Not on a terminal: a line when each budget starts its ZS pulses, then periodic lines with
+    the steps done (the shared cli_output.Progress; AIMC_PROGRESS_SECONDS sets the period)."""
+    import os
 
-    bar = ProgressBar(enabled=True, description="ZS scan", terminal=False, interval_s=0.0)
-    bar(250, 1000)
-    bar(500, 1000)
-    bar.close()
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("ZS scan: 250/1000 steps (25%)")
-    quiet = ProgressBar(enabled=True, description="ZS scan", terminal=False, interval_s=3600.0)
-    quiet(10, 1000)
-    assert capsys.readouterr().err == ""
+    done = subprocess.run([sys.executable, "-m", "emulator", "budget", "--device", DEVICE, "--rows", "128", "--cols",
+                           "128", "--target-error", "0.02", "--json"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "AIMC_PROGRESS_SECONDS": "0.2"})
+    assert done.returncode == 0, done.stderr
+    json.loads(done.stdout)  # stdout holds the JSON only
+    assert "128×128: ZS pulses …" in done.stderr
+    assert " steps (" in done.stderr, done.stderr

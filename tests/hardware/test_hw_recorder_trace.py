@@ -216,3 +216,19 @@ def test_vcd_activity_of_first_slot_of_a_pulse_train_is_its_pulse_count():
     for slot in slots[1:]:  # later slots are right
         assert value_at(activity, slot.start_ps) == slot.args["pulses"]
     assert value_at(activity, 0) == slots[0].args["pulses"]
+
+
+@pytest.mark.parametrize("rule", ["tile-parallel", "row-by-row"])
+def test_vcd_activity_counts_every_pulse_of_a_count_write(rule):
+    """A tile-wide pulse command (signed counts, as zero-shifting and programming issue) shows
+    its pulses on the activity signal: slot by slot, in total the command's cell pulses."""
+    counts = np.array([[3, -1, 0], [1, 2, -2]])
+    hardware, controller = build({"t0": (2, 3)}, trace=True, costs=HardwareCosts(count_latency_rule=rule))
+    run_commands(controller, [PulseCounts("t0", "W", counts), SignPattern("t0", "W", np.array([[1, -1, 0], [1, 1, -1]]))])
+    slots = [e for e in hardware.tracer.events if e.name == "slot"]
+    assert sum(e.args["pulses"] for e in slots) == np.abs(counts).sum() + 5
+    assert len(slots) == hardware.costs.count_slots(counts) + 2
+    activity = vcd_waveforms(to_vcd(hardware.tracer.events, hardware.recorder.now_ps))["t0_W.activity"]
+    assert max(value for _, value in activity) > 0
+    for slot in slots:
+        assert value_at(activity, slot.start_ps) == slot.args["pulses"]

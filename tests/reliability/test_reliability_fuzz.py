@@ -79,7 +79,7 @@ def test_cli_on_garbage_files_exits_2_without_traceback(tmp_path: Path, text: st
 
 
 @pytest.mark.parametrize("assignment", [
-    "hardware.tiles.t0.arrays.W.overrides.dw_min=1e9",
+    "hardware.tiles.t0.arrays.W.overrides.dw_min=1.2",  # one pulse spans the whole range
     "hardware.tiles.t0.arrays.W.overrides.corrupt_devices_prob=1.0",
     "hardware.tiles.t0.io.out_bound=1e-6",
     "hardware.tiles.t0.io.adc_offset=1e6",

@@ -217,3 +217,16 @@ def test_every_program_declares_known_figures_and_a_headline() -> None:
         entry = PROGRAMS[name]
         assert entry.headline, name
         assert set(entry.figures) <= set(RUN_FIGURES), name
+
+
+def test_sweep_report_skips_a_metric_that_is_the_same_in_every_run() -> None:
+    """A headline equal in every run (e.g. accuracy saturated) cannot tell the points apart: the
+    report plots the first candidate that varies, and falls back to the headline only if none does."""
+    rows = [{"run_id": str(i), "seed": "0", "program.params.learning_rate": lr, "result.final_test_accuracy": "1.0",
+             "result.final_test_loss": loss, "energy_pj": "5.0", "latency_ns": "7.0"}
+            for i, (lr, loss) in enumerate([("0.1", "0.3"), ("0.2", "0.2")])]
+    params = ["program.params.learning_rate"]
+    assert headline_metric(rows, PROGRAMS["train_ttv2"], params) == "result.final_test_loss"
+    flat = [{**row, "result.final_test_loss": "0.3"} for row in rows]
+    assert headline_metric(flat, PROGRAMS["train_ttv2"], params) == "result.final_test_accuracy"
+    assert headline_metric([{**row, "latency_ns": str(i)} for i, row in enumerate(flat)], None, params) == "latency_ns"
