@@ -159,7 +159,7 @@ def budget_text(result: dict[str, Any]) -> str:
     agreement = result.get("agreement")
     if agreement:
         difference = agreement["pulses_relative_difference"]
-        budgets = ("no budgets to compare (the target was not met within the cap)" if difference is None
+        budgets = ("no budgets to compare (one of them did not reach the target)" if difference is None
                    else f"predicted − emulated budget {format_number(100 * difference)} %")
         lines.append(f"agreement: {budgets}; emulated iterate mean and "
                      f"mean square vs predicted: max |z| {agreement['max_abs_z_mean_error']:.2f} "
