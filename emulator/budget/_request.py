@@ -66,8 +66,7 @@ def parse_initial_state(value: str | None) -> tuple[str, float | str | None]:
         except ValueError:
             raise ValueError(f"w_init {value!r}: write sp, sp+0.05 or sp-0.05") from None
     if text.endswith(".npy"):
-        if not Path(text).is_file():
-            raise ValueError(f"w_init {value!r}: no such file")
+        load_initial_array(text)
         return "file", text
     try:
         number = float(text)
@@ -76,6 +75,36 @@ def parse_initial_state(value: str | None) -> tuple[str, float | str | None]:
     if not math.isfinite(number):
         raise ValueError(f"w_init {value!r} is not finite")
     return "value", number
+
+
+def load_initial_array(path: str) -> np.ndarray:
+    """The visible weights in a .npy file: a 2-D array of finite numbers (float64); ValueError
+    saying what is wrong with the file otherwise."""
+    if not Path(path).is_file():
+        raise ValueError(f"w_init {path!r}: no such file")
+    try:
+        weights = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"w_init {path!r}: not a numpy array file ({str(error).split('.')[0]})") from None
+    if not isinstance(weights, np.ndarray) or not (np.issubdtype(weights.dtype, np.number)
+                                                   or weights.dtype == np.bool_):
+        raise ValueError(f"w_init {path!r}: holds {getattr(weights, 'dtype', type(weights))} values, not numbers")
+    if weights.ndim != 2:
+        raise ValueError(f"w_init {path!r}: a {weights.ndim}-D array of shape {weights.shape}; give rows × cols")
+    weights = weights.astype(np.float64)
+    bad = int(np.size(weights) - np.count_nonzero(np.isfinite(weights)))
+    if bad:
+        raise ValueError(f"w_init {path!r}: {bad} of its {weights.size} values are not finite")
+    return weights
+
+
+def check_initial_shape(value: str | None, rows: int, cols: int) -> None:
+    """A .npy start state must have the tile's shape (ValueError otherwise)."""
+    kind, argument = parse_initial_state(value)
+    if kind == "file":
+        shape = load_initial_array(str(argument)).shape
+        if shape != (rows, cols):
+            raise ValueError(f"w_init {argument}: array of shape {shape}, the tile is ({rows}, {cols})")
 
 
 def apply_initial_state(array: DeviceArray, value: str | None) -> str:
@@ -92,7 +121,7 @@ def apply_initial_state(array: DeviceArray, value: str | None) -> str:
         array.set_visible(array.visible_symmetric_point() + float(argument))  # type: ignore[arg-type]
         return f"each cell at its symmetric point {float(argument):+g}"  # type: ignore[arg-type]
     if kind == "file":
-        weights = np.load(str(argument))
+        weights = load_initial_array(str(argument))
         if weights.shape != array.shape:
             raise ValueError(f"w_init {argument}: array of shape {weights.shape}, the tile is {array.shape}")
         array.set_visible(weights)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from devices import PulsedDeviceConfig
 from devices.inputs import INPUT_CONFIG, FieldError
 from emulator import DEFAULT_COST_MODEL
-from emulator.budget._request import BudgetRequest, Metric, parse_initial_state
+from emulator.budget._request import BudgetRequest, Metric, check_initial_shape, parse_initial_state
 from emulator.hardware import IOParameters, get_cost_model
 from emulator.scenario import RUN_NAME_PATTERN, ArraySpec, ScenarioError, apply_overrides, problems_of, read_document
 
@@ -69,6 +69,10 @@ class BudgetConfig(BaseModel):
             get_cost_model(self.cost_model)
         except KeyError as error:
             raise FieldError("cost_model", error.args[0]) from None
+        try:
+            check_initial_shape(self.w_init, self.rows, self.cols)
+        except ValueError as error:
+            raise FieldError("w_init", str(error)) from None
         self._check_sweep()
         return self
 

@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from calibration_test_helpers import stationary_variance
@@ -272,3 +273,24 @@ def test_budget_progress_goes_to_stderr_with_the_zs_steps(tmp_path: Path) -> Non
     json.loads(done.stdout)  # stdout holds the JSON only
     assert "128×128: ZS pulses …" in done.stderr
     assert " steps (" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (lambda: __import__("numpy").zeros((3, 3)), "array of shape (3, 3), the tile is (4, 4)"),
+    (lambda: __import__("numpy").full((4, 4), float("nan")), "16 of its 16 values are not finite"),
+    (lambda: __import__("numpy").array([["a"] * 4] * 4), "not numbers"),
+    (lambda: __import__("numpy").zeros(16), "1-D array"),
+    (None, "not a numpy array file"),
+])
+def test_bad_start_state_files_exit_2_naming_w_init(tmp_path: Path, content: Any, message: str) -> None:
+    import numpy as np
+
+    path = tmp_path / "start.npy"
+    if content is None:
+        path.write_text("not an array")
+    else:
+        np.save(path, content())
+    result = CliRunner().invoke(main, ["budget", "--device", DEVICE, "--rows", "4", "--cols", "4", "--max-pulses", "20",
+                                       "--w-init", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "w_init" in result.output and message in result.output and "Traceback" not in result.output
