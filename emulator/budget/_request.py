@@ -129,13 +129,16 @@ def apply_initial_state(array: DeviceArray, value: str | None) -> str:
     return "as built"
 
 
-def _mean_sp_is_zero(array: DeviceArray) -> tuple[bool, float]:
+def _mean_sp_is_zero(array: DeviceArray) -> tuple[bool, str]:
     """Whether the tile's mean symmetric point is indistinguishable from 0 (within ten standard
-    errors of the cells' SP spread, or 1e-4 Δw_min), and the mean."""
+    errors of the cells' SP spread, or 1e-4 Δw_min: a design whose mean SP is 0 gives a tile mean
+    of that size, and a relative error against it means nothing), and a phrase saying so."""
     sp = array.visible_symmetric_point()
     mean = float(np.mean(sp))
-    resolution = float(np.std(sp)) / math.sqrt(sp.size) * 10 + 1e-12
-    return abs(mean) <= max(resolution, 1e-4 * array.config.dw_min), mean
+    resolution = max(float(np.std(sp)) / math.sqrt(sp.size) * 10 + 1e-12, 1e-4 * array.config.dw_min)
+    zero = abs(mean) <= resolution
+    return zero, f"mean SP {mean:.3g} is {'within' if zero else 'beyond'} ±{resolution:.2g} of 0 " \
+                 f"(ten standard errors over these {sp.size} cells)"
 
 
 def resolve_metric(array: DeviceArray, metric: Metric) -> tuple[Literal["rms", "relative-mean"], str]:
@@ -143,10 +146,10 @@ def resolve_metric(array: DeviceArray, metric: Metric) -> tuple[Literal["rms", "
     mean SP is away from 0, else the RMS error of the SP estimate (the relative one is undefined)."""
     if metric != "auto":
         return metric, "as asked"
-    zero, mean = _mean_sp_is_zero(array)
+    zero, why = _mean_sp_is_zero(array)
     if zero:
-        return "rms", f"auto: mean SP {mean:.3g} is indistinguishable from 0, so the RMS error of the SP estimate"
-    return "relative-mean", f"auto: mean SP {mean:.3g} is away from 0, so the relative error of the mean SP"
+        return "rms", f"auto: {why}, so the RMS error of the SP estimate"
+    return "relative-mean", f"auto: {why}, so the relative error of the mean SP"
 
 
 def check_budgetable(array: DeviceArray, metric: Metric) -> None:
@@ -157,9 +160,9 @@ def check_budgetable(array: DeviceArray, metric: Metric) -> None:
             f"device has no symmetric point for {100 * (1 - interior):.0f}% of cells "
             f"({array.config.model} drifts to a bound under random pulses): zero-shifting cannot calibrate it")  # type: ignore[attr-defined]
     if metric == "relative-mean":
-        zero, mean = _mean_sp_is_zero(array)
+        zero, why = _mean_sp_is_zero(array)
         if zero:
             raise BudgetRefused(
-                f"mean symmetric point is {mean:.3g}, indistinguishable from 0: the relative error "
+                f"{why}, indistinguishable from 0 (symmetric points): the relative error "
                 "of the mean SP is undefined for this device; use --metric rms (or auto, the default), or give "
                 "the device an offset (e.g. up_down or reference_mean)")

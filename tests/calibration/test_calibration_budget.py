@@ -190,7 +190,7 @@ def test_relative_mean_on_a_zero_mean_sp_device_is_refused_with_a_clear_reason()
     assert result["reached"]
     chosen = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, max_pulses=50, io=PERFECT_IO))
     assert (chosen["metric"], chosen["metric_requested"]) == ("rms", "auto")
-    assert "indistinguishable from 0" in chosen["metric_choice"]
+    assert "within ±" in chosen["metric_choice"]
     assert chosen["pulses_per_cell"] == result["pulses_per_cell"]
 
 
@@ -199,7 +199,7 @@ def test_auto_metric_picks_the_relative_error_of_the_mean_where_the_mean_sp_is_a
     chosen = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, max_pulses=50, io=PERFECT_IO))
     asked = run_budget(BudgetRequest("sb", device, 16, 16, 0.2, "relative-mean", max_pulses=50, io=PERFECT_IO))
     assert (chosen["metric"], chosen["metric_requested"]) == ("relative-mean", "auto")
-    assert "away from 0" in chosen["metric_choice"] and asked["metric_choice"] == "as asked"
+    assert "beyond ±" in chosen["metric_choice"] and asked["metric_choice"] == "as asked"
     assert chosen["pulses_per_cell"] == asked["pulses_per_cell"]
 
 
