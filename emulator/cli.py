@@ -288,6 +288,7 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
             requests[0][1].device_name = label
         results = []
         for value, request in requests:
+            request.predicted_curve = out_dir is not None and len(requests) == 1  # only curve.csv needs it
             progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: ZS pulses", unit="step")
             try:
                 results.append(run_budget(request, progress=progress))

@@ -49,6 +49,9 @@ class BudgetRequest:
     """Only the prediction (and the theory): no emulation."""
     emulate_max_cell_pulses: float | None = None
     """Emulate only if the predicted pulses × cells stay below this (studies: "where affordable")."""
+    predicted_curve: bool = True
+    """Where the budget is only predicted, compute its predicted error curve (for curve.csv and
+    the figure); the CLI turns it off where nothing writes the curve."""
 
 
 def parse_initial_state(value: str | None) -> tuple[str, float | str | None]:

@@ -68,7 +68,7 @@ def run_budget(request: BudgetRequest, progress: Progress | None = None) -> dict
     affordable = request.emulate_max_cell_pulses is None or (
         steps is not None and steps * request.rows * request.cols <= request.emulate_max_cell_pulses)
     if request.predict_only or not affordable:
-        curve = predicted_curve(predictor, steps or predictor.horizon())
+        curve = predicted_curve(predictor, steps or predictor.horizon()) if request.predicted_curve else []
         result.update(mode="predicted", **priced_calibration(request, session, steps or request.max_pulses))
     else:
         measured, curve = _emulate(request, session, predictor, steps, progress)
