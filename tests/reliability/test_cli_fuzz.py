@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from document_paths import document_paths
+
 from emulator.cli import main
 from emulator.scenario import read_document
 
@@ -37,15 +39,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=4)
 
 
-def _paths(document: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(document, dict):
-        for key, value in document.items():
-            found += _paths(value, prefix + (key,))
-    return found
-
-
-PATHS = _paths(BASE) + [("hardware", "tiles", "t0", "arrays", "W", "overrides", key)
+PATHS = document_paths(BASE) + [("hardware", "tiles", "t0", "arrays", "W", "overrides", key)
                         for key in ("dw_min", "w_max", "up_down", "reference_mean", "write_noise_std")] \
     + [("hardware", "tiles", "t0", "io", key) for key in ("adc_offset", "out_noise", "out_bound")] \
     + [("hardware", "costs", "pulse_width_ns"), ("name",), ("seed",), ("output", "trace")]

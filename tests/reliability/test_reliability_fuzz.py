@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from document_paths import document_paths
+
 from emulator.cli import main
 from emulator.scenario import Scenario, ScenarioError, read_document, validate_document
 
@@ -27,15 +29,7 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=8)
 
 
-def _paths(document: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(document, dict):
-        for key, value in document.items():
-            found += _paths(value, prefix + (key,))
-    return found
-
-
-PATHS = _paths(BASE)
+PATHS = document_paths(BASE)
 
 
 def _check(document: object) -> None:
