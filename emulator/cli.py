@@ -273,7 +273,6 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
     started = time.perf_counter()
     with Progress("budget: reading the study", unit="pulse") as progress:
         from emulator.budget import BudgetRefused, run_budget
-
         from emulator.scenario import ScenarioError
 
         try:
