@@ -145,7 +145,9 @@ def budget_text(result: dict[str, Any]) -> str:
         lines.append(format_table([priced], ["pulses_per_cell", "reads_per_cell", "conversions", "latency", "energy",
                                              "rms_error", "relative_mean_error", "max_error"]))
     else:
-        lines.append("predicted only: the calibration priced at the predicted budget")
+        lines.append("predicted only: the calibration priced at the predicted budget" if predicted["reached"] else
+                     f"predicted only: the target is out of reach; the calibration priced at the cap of "
+                     f"{format_number(result['pulses_per_cell'])} pulses")
         lines.append(format_table([priced], ["pulses_per_cell", "reads_per_cell", "conversions", "latency", "energy"]))
     verdict = (f"N = {format_number(predicted['pulses_per_cell'])} pulses" if predicted["reached"]
                else f"out of reach (at the horizon of {format_number(predicted['at_pulses'])} pulses)")

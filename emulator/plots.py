@@ -44,7 +44,7 @@ def budget_curve_figure(result: dict[str, Any]) -> Any:
         if result.get("instance_error_floor"):
             axis.axhline(result["instance_error_floor"], color="gray", ls=":", label="instance bound floor (iterate)")
     axis.axhline(result["target_error"], color="red", ls="-.", label="target")
-    if result.get("pulses_per_cell"):
+    if result.get("pulses_per_cell") and (result.get("mode") != "predicted" or result["predicted"]["reached"]):
         axis.axvline(result["pulses_per_cell"], color="green", ls=":", label=f"budget N={result['pulses_per_cell']}")
     axis.set_xlabel("pulses per cell (ZS steps)")
     axis.set_ylabel(metric_key.replace("_", " "))

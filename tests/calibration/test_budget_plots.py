@@ -44,3 +44,11 @@ def test_budget_curve_labels_do_not_overlap() -> None:
 
 def test_budget_sweep_labels_do_not_overlap() -> None:
     _apart(budget_sweep_figure(_sweep()))
+
+
+def test_an_out_of_reach_prediction_draws_no_budget_line() -> None:
+    result = {**_curve_result("rms"), "mode": "predicted", "predicted": {"reached": False}, "pulses_per_cell": 20000}
+    labels = budget_curve_figure(result).axes[0].get_legend_handles_labels()[1]
+    assert not any(label.startswith("budget N=") for label in labels), labels
+    reached = {**result, "predicted": {"reached": True}}
+    assert "budget N=20000" in budget_curve_figure(reached).axes[0].get_legend_handles_labels()[1]
