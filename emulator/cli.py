@@ -288,7 +288,7 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
         results = []
         for value, request in requests:
             request.predicted_curve = out_dir is not None and len(requests) == 1  # only curve.csv needs it
-            progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: ZS pulses", unit="step")
+            progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: prediction, then ZS pulses", unit="step")
             try:
                 results.append(run_budget(request, progress=progress))
             except BudgetRefused as error:

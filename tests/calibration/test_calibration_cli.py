@@ -271,7 +271,7 @@ def test_budget_progress_goes_to_stderr_with_the_zs_steps(tmp_path: Path) -> Non
                           env={**os.environ, "AIMC_PROGRESS_SECONDS": "0.2"})
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)  # stdout holds the JSON only
-    assert "128×128: ZS pulses …" in done.stderr
+    assert "128×128: prediction, then ZS pulses …" in done.stderr
     assert " steps (" in done.stderr, done.stderr
 
 
