@@ -3,6 +3,7 @@
 import devices.models  # noqa: F401  (registers the built-in device models)
 from devices.array import DeviceArray
 from devices.config import PulsedDeviceConfig
+from devices.drift import DriftConfig, DriftProcess
 from devices.models.asymmetric_linear import AsymmetricLinearConfig
 from devices.models.constant import ConstantStepConfig
 from devices.models.exponential import ExpStepConfig
@@ -17,7 +18,7 @@ from devices.sampling import sample_cell_parameters, state_dtype_for
 
 __all__ = [
     "DEVICE_MODELS", "PRESETS", "AsymmetricLinearConfig", "ConstantStepConfig", "DeviceArray",
-    "DeviceConfig", "ExpStepConfig", "LinearStepConfig", "PiecewiseStepConfig", "PowStepConfig",
+    "DeviceConfig", "DriftConfig", "DriftProcess", "ExpStepConfig", "LinearStepConfig", "PiecewiseStepConfig", "PowStepConfig",
     "PowStepReferenceConfig", "PulsedDeviceConfig", "SoftBoundsConfig", "SoftBoundsReferenceConfig",
     "StepLaw", "get_preset", "law_for", "preset_names", "register_device", "response_functions",
     "sample_cell_parameters", "soft_bounds_with_states", "state_dtype_for", "symmetric_point",

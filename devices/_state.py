@@ -78,6 +78,19 @@ class CellState:
         self.clip()
         self.all_touched = True
 
+    def shift_symmetric_point(self, shift: np.ndarray) -> None:
+        """Move each cell's response curve by `shift` along the conductance axis while its
+        conductance stays: in the law's coordinates g and r both move by −shift, so the visible
+        weight stays (unless the cell now lies beyond a bound of its curve, where it clips) and
+        the visible symmetric point moves by +shift."""
+        self.g -= shift
+        self.clip()
+        self.reference -= shift
+
+    def shift_reference(self, shift: np.ndarray) -> None:
+        """Add `shift` to every cell's reference r (the visible weight moves by −shift)."""
+        self.reference += shift
+
     def clip(self) -> None:
         """Clip g to each cell's bounds, in place."""
         np.minimum(self.g, self.b_max, out=self.g)

@@ -18,7 +18,7 @@ from devices._pulses import PulseEngine
 from devices._state import CellState
 from devices.config import PulsedDeviceConfig
 from devices.registry import law_for
-from devices.response import CellParams, response_functions
+from devices.response import CellParams, response_functions, symmetric_point
 from devices.sampling import sample_cells, state_dtype_for
 
 SeedLike = int | np.random.SeedSequence | None
@@ -50,12 +50,10 @@ class DeviceArray:
         self.stuck: np.ndarray = cells.stuck
         self.true_symmetric_point: np.ndarray = cells.symmetric_point
         self.sp_interior: np.ndarray = cells.sp_interior
-        self._parameters64 = cells.parameters
-        self.parameters: dict[str, np.ndarray] = {
-            name: np.ascontiguousarray(value, dtype=self.dtype) for name, value in cells.parameters.items()
-        }
+        self._sampled_parameters64 = cells.parameters
+        self.parameters: dict[str, np.ndarray] = {}
         """Per-cell parameters in the state dtype, with the pulse kernels' coefficients."""
-        self._engine = PulseEngine(self.law, self.parameters, self.shape, self.dtype, self.noise_rng)
+        self._use_parameters(cells.parameters)
         bounds = (self.parameters["b_min"], self.parameters["b_max"])
         self._state = CellState(config, cells, bounds, self.dtype, self.noise_rng)
 
@@ -139,6 +137,34 @@ class DeviceArray:
         """`steps` steps of the slow processes (diffusion, then decay toward the reset value);
         one step is the reference simulator's per-mini-batch update (see CellState)."""
         self._state.apply_slow_processes(steps)
+
+    # ------------------------------------------------------------------ drift (devices/drift.py)
+    def shift_symmetric_point(self, shift: np.ndarray) -> None:
+        """Move every cell's visible symmetric point by `shift` (weight units) without moving its
+        visible weight, except where a cell ends up beyond a bound of its response and clips."""
+        self._state.shift_symmetric_point(np.asarray(shift, dtype=self.dtype))
+
+    def shift_reference(self, shift: np.ndarray) -> None:
+        """Add `shift` to every cell's reference r: visible weights and symmetric points move by −shift."""
+        self._state.shift_reference(np.asarray(shift, dtype=self.dtype))
+
+    def scale_steps(self, up: np.ndarray | float, down: np.ndarray | float) -> None:
+        """Scale every cell's up and down steps by these factors, relative to the steps sampled at
+        construction (an operating point such as the temperature); the symmetric point follows,
+        the state g does not move. Factors of 1 restore the sampled device."""
+        scaled = dict(self._sampled_parameters64)
+        for keys, factor in ((self.law.up_step_parameters, up), (self.law.down_step_parameters, down)):
+            for key in keys:
+                if key in scaled:
+                    scaled[key] = scaled[key] * np.asarray(factor, dtype=np.float64)
+        self.true_symmetric_point, self.sp_interior = symmetric_point(self.law, scaled)
+        self._use_parameters(scaled)
+
+    def _use_parameters(self, parameters64: dict[str, np.ndarray]) -> None:
+        """Make these (float64) per-cell parameters the array's: state-dtype copies, pulse engine."""
+        self._parameters64 = parameters64
+        self.parameters = {name: np.ascontiguousarray(value, dtype=self.dtype) for name, value in parameters64.items()}
+        self._engine = PulseEngine(self.law, self.parameters, self.shape, self.dtype, self.noise_rng)
 
     # ------------------------------------------------------------------ pulses
     def pulse_all(self, direction: int) -> None:

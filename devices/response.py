@@ -32,6 +32,11 @@ class StepLaw(ABC, Generic[ConfigT]):
     #: "multiplicative" (σ|Δ|), "additive" (σ·s±), or another kind whose law overrides
     #: `noise_std` (ExpStep's "complex": σ(|Δ| + add + slope·|g|)).
     noise_kind: str = "multiplicative"
+    #: Per-cell parameters Δ⁺ is proportional to, and those of Δ⁻: scaling them scales the steps
+    #: and their c2c noise (an operating point, `DeviceArray.scale_steps`). A law whose steps
+    #: scale with other parameters names them here.
+    up_step_parameters: ClassVar[tuple[str, ...]] = ("s_up", "up_offset", "up_slope")
+    down_step_parameters: ClassVar[tuple[str, ...]] = ("s_down", "down_offset", "down_slope")
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config

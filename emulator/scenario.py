@@ -8,13 +8,15 @@ Every model forbids unknown fields; every error carries the dotted path of its f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, Field, SerializerFunctionWrapHandler, ValidationError, field_validator,
+                      model_serializer, model_validator)
 
 from devices.inputs import INPUT_CONFIG, FieldError
-from devices import DeviceConfig, PulsedDeviceConfig, get_preset, preset_names
-from emulator.hardware import HardwareCosts, HardwareSpec, IOParameters, TileSpec, UpdateParameters, get_cost_model
+from devices import DeviceConfig, DriftConfig, PulsedDeviceConfig, get_preset, preset_names
+from emulator.hardware import (HardwareCosts, HardwareSpec, IOParameters, TemperatureSchedule, TileSpec,
+                               UpdateParameters, get_cost_model)
 from emulator import DEFAULT_COST_MODEL
 from emulator.documents import ScenarioError, apply_overrides, parse_assignment, problems_of, read_document
 from emulator.plugins import UnknownReference, import_module
@@ -28,6 +30,18 @@ RUN_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 class _Strict(BaseModel):
     model_config = INPUT_CONFIG
 
+    #: Optional fields written to results only when given, so files that do not use them stay
+    #: byte-identical to those of versions without them.
+    _omitted_when_unset: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self._omitted_when_unset:
+            if getattr(self, name) is None:
+                data.pop(name, None)
+        return data
+
 
 class ArraySpec(_Strict):
     """One array of a tile: a preset (with optional overrides) or a full device config."""
@@ -38,6 +52,11 @@ class ArraySpec(_Strict):
     """Preset fields to change, e.g. {reference_mean = 0.2}."""
     device: DeviceConfig | None = None
     """A full device configuration with its `model` field (instead of a preset)."""
+    drift: DriftConfig | None = None
+    """Drift of these cells in simulated time: their symmetric point and reference move (trend and
+    random walk, with d2d spread), their steps follow the temperature (see DriftConfig)."""
+
+    _omitted_when_unset: ClassVar[tuple[str, ...]] = ("drift",)
 
     @field_validator("preset")
     @classmethod
@@ -116,8 +135,13 @@ class HardwareConfig(_Strict):
     """Run the devices' slow processes (lifetime decay, diffusion) in simulated time: one step per
     this many ns, applied lazily at each access of a tile. Unset: one step per mini-batch of a
     training program (the reference simulator's convention)."""
+    temperature: TemperatureSchedule | None = None
+    """The chip's temperature offset over simulated time (a staircase); it scales the steps of
+    arrays whose drift is temperature-sensitive."""
     tiles: dict[str, TileConfig]
     """The tiles by name, e.g. [hardware.tiles.t0]."""
+
+    _omitted_when_unset: ClassVar[tuple[str, ...]] = ("temperature",)
 
     @field_validator("cost_model")
     @classmethod
@@ -138,7 +162,9 @@ class HardwareConfig(_Strict):
     def tile_specs(self) -> dict[str, TileSpec]:
         return {
             name: TileSpec(tile.rows, tile.cols, {a: spec.resolve() for a, spec in tile.arrays.items()},
-                           tile.io, tile.update, tuple(tile.faults.dead_rows), tuple(tile.faults.dead_cols))
+                           tile.io, tile.update, tuple(tile.faults.dead_rows), tuple(tile.faults.dead_cols),
+                           {a: spec.drift for a, spec in tile.arrays.items() if spec.drift is not None},
+                           self.temperature)
             for name, tile in self.tiles.items()
         }
 

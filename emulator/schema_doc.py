@@ -79,9 +79,9 @@ def model_section(model: type[BaseModel], title: str | None = None) -> str:
 
 def schema_markdown() -> str:
     """The whole reference: scenario, hardware, read path, costs, programs, devices, budget studies."""
-    from devices import DEVICE_MODELS, preset_names
+    from devices import DEVICE_MODELS, DriftConfig, preset_names
     from emulator.budget import BudgetConfig
-    from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, UpdateParameters
+    from emulator.hardware import COST_MODELS, HardwareCosts, IOParameters, TemperatureSchedule, UpdateParameters
     from emulator.registry import get_program, program_names
     from emulator.scenario import (
         ArraySpec,
@@ -102,8 +102,8 @@ def schema_markdown() -> str:
         "## Scenario file",
         "",
     ]
-    for model in (Scenario, HardwareConfig, TileConfig, TileFaults, ArraySpec, IOParameters, UpdateParameters,
-                  OutputConfig, ProgramConfig):
+    for model in (Scenario, HardwareConfig, TemperatureSchedule, TileConfig, TileFaults, ArraySpec, DriftConfig,
+                  IOParameters, UpdateParameters, OutputConfig, ProgramConfig):
         parts.append(model_section(model))
     parts += ["## Cost models", "", f"Named models: {', '.join(f'`{name}`' for name in COST_MODELS)}. "
               "Override any field under `[hardware.costs]`.", "", model_section(HardwareCosts)]

@@ -21,6 +21,11 @@ def ps_to_ns(time_ps: float) -> float:
     return time_ps / float(PS_PER_NS)
 
 
+def ps_to_s(time_ps: float) -> float:
+    """Simulation time (ps) in seconds, for device physics given per second (drift rates)."""
+    return time_ps * 1e-12
+
+
 def ps_to_us(time_ps: float) -> float:
     """Simulation time (ps) in µs, for messages."""
     return time_ps / 1e6

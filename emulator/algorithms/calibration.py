@@ -49,24 +49,27 @@ def zero_shift(
     checkpoints: list[int] | None = None,
     program_tolerance: float | None = None,
     program_max_iterations: int = 20,
+    phase: str = "calibration",
 ) -> Generator[Any, Any, np.ndarray]:
     """Run ZS on one array and set its reference; returns the read SP estimate (rows × cols).
 
     Use from another program with `estimate = yield from zero_shift(ctl, ...)`. With
-    reference="analog", `reference_array` (same tile) is programmed to the estimate.
+    reference="analog", `reference_array` (same tile) is programmed to the estimate (phase
+    "programming"); everything else is booked under `phase`.
     """
-    yield SetPhase("calibration")
-    yield from zero_shift_steps(ctl, tile, array, steps, method, checkpoints)
+    yield SetPhase(phase)
+    yield from zero_shift_pulses(ctl, tile, array, steps, method, checkpoints)
     return (yield from store_reference(ctl, tile, array, reads, reference, reference_array, program_tolerance,
-                                       program_max_iterations))
+                                       program_max_iterations, phase))
 
 
-def zero_shift_steps(ctl: Controller, tile: str, array: str, steps: int, method: Method = "stochastic",
-                     checkpoints: list[int] | None = None, until: Callable[[], bool] | None = None,
-                     ) -> Generator[Any, Any, int]:
-    """The N tile-wide ZS pulse steps (stochastic: a random ±1 per cell; cyclic: all up, all down),
-    announcing `checkpoints`; after each, a harness's `until()` may end the pulses there (the
-    budget's truth-side stop). Returns the steps done."""
+def zero_shift_pulses(ctl: Controller, tile: str, array: str, steps: int, method: Method = "stochastic",
+                      checkpoints: list[int] | None = None, progress: bool = True,
+                      until: Callable[[], bool] | None = None) -> Generator[Any, Any, int]:
+    """The pulses of ZS alone: `steps` tile-wide steps, random ±1 per cell or alternating all-up /
+    all-down, under the current phase (checkpoints announced at the given steps; progress
+    reported to the controller unless `progress` is false). After a checkpoint a harness's
+    `until()` may end the pulses there (the budget's truth-side stop). Returns the steps done."""
     shape = ctl.tile_shape(tile)
     marks = set(checkpoints or [])
     report_every = max(1, steps // 100)
@@ -79,16 +82,17 @@ def zero_shift_steps(ctl: Controller, tile: str, array: str, steps: int, method:
             ctl.checkpoint("zero_shift", step)
             if until is not None and until():
                 return step
-        if step % report_every == 0:
+        if progress and step % report_every == 0:
             ctl.progress(step, steps)
     return steps
 
 
 def store_reference(ctl: Controller, tile: str, array: str, reads: int = 1, reference: ReferenceMode = "digital",
                     reference_array: str | None = None, program_tolerance: float | None = None,
-                    program_max_iterations: int = 20) -> Generator[Any, Any, np.ndarray]:
+                    program_max_iterations: int = 20, phase: str = "calibration") -> Generator[Any, Any, np.ndarray]:
     """Read every cell `reads` times and set the reference: a digital offset, or an analog
-    reference array programmed to the estimate (phase "programming"). Returns the estimate."""
+    reference array programmed to the estimate (phase "programming", then back to `phase`).
+    Returns the estimate."""
     shape = ctl.tile_shape(tile)
     estimate = yield ReadCells(tile, array, reads)
     if reference == "digital":
@@ -100,7 +104,7 @@ def store_reference(ctl: Controller, tile: str, array: str, reads: int = 1, refe
         yield SetPhase("programming")
         yield ProgramAndVerify(tile, reference_array, estimate, tolerance, max_iterations=program_max_iterations,
                                reads=reads)
-        yield SetPhase("calibration")
+        yield SetPhase(phase)
     return estimate
 
 

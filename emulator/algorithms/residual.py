@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generator, Literal
 import numpy as np
 from pydantic import Field
 
-from emulator.algorithms.calibration import zero_shift
+from emulator.algorithms.recalibration import RecalibrationParams, calibrate_fast_arrays
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.training_params import BufferParams, FastArrayParams
 from emulator.algorithms.transfer_training import TransferTrainer
@@ -23,8 +23,9 @@ from emulator.hardware import Controller, UpdateParameters
 Gen = Generator[Any, Any, Any]
 
 
-class ResidualParams(FastArrayParams, BufferParams):
-    """Two-stage residual learning: ZS calibration of P with budget N, then TT with reference R."""
+class ResidualParams(FastArrayParams, BufferParams, RecalibrationParams):
+    """Two-stage residual learning: ZS calibration of P with budget N, then TT with reference R
+    (recalibrated during training if a policy is set: periodic or monitored)."""
 
     fast_lr: Annotated[float, Field(gt=0)] | None = None
     auto_scale: bool = False
@@ -46,6 +47,7 @@ class Residual(TransferTrainer):
         super().__init__(ctl, params, buffer=params if params.transfer_mode == "buffered" else None)
         self.r: ResidualParams = params
         self.estimates: list[np.ndarray] = []
+        self.use_policy(params)
 
     @classmethod
     def required_arrays(cls, params: Any) -> tuple[str, ...]:
@@ -53,16 +55,14 @@ class Residual(TransferTrainer):
 
     def prepare(self) -> Gen:
         yield from super().prepare()
-        self.estimates = []
-        for layer in self.layers:
-            self.phase = "calibration"  # zero_shift sets its own phases
-            if self.r.zs_steps > 0:
-                estimate = yield from zero_shift(
-                    self.ctl, layer.name, "P", self.r.zs_steps, self.r.zs_method, self.r.zs_reads,
-                    self.r.reference, "R" if self.r.reference == "analog" else None)
-            else:
-                estimate = np.zeros(layer.shape)
-            self.estimates.append(np.asarray(estimate, dtype=np.float64))
+        r = self.r
+        self.estimates = yield from calibrate_fast_arrays(self, r.zs_steps, r.zs_method, r.zs_reads, r.reference,
+                                                          "calibration")
+
+    def recalibrate(self) -> Gen:
+        r = self.r
+        self.estimates = yield from calibrate_fast_arrays(self, r.recalibration_steps, r.recalibration_method,
+                                                          r.recalibration_reads, r.reference, "recalibration")
 
     def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
         if self.r.reference == "analog":

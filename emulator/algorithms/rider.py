@@ -4,10 +4,15 @@ RIDER keeps a digital EMA Q of P (from its column reads) and transfers P − Q_o
 effective weight is W + γ·(P − Q). E-RIDER adds per-column choppers (random or periodic) and a
 copy Q̃ of Q refreshed only when a column's chopper flips: gradients are written as
 c·(−α∇f), the transfer signal is c·(read(P) − Q̃) into the buffer H (AGAD-style thresholds, no
-writes in the first chopper period), and the effective weight is W + γ·(P − Q̃)·diag(c). With
-`qtilde = "analog"` Q̃ is a real array (`Qt`) on each tile, programmed at every flip by
-program-and-verify (counted under phase "programming") and read differentially in the
-forward and backward passes; with "digital" it is a frozen digital copy.
+writes in the first chopper period), and the effective weight is W + γ·(P − Q̃)·diag(c).
+
+Two realizations (`realization`, shared with AGAD's γ term): "paper", Algorithm 3 as written —
+with `qtilde = "analog"` (its default) Q̃ is a real array (`Qt`) on each tile, programmed at
+every flip by program-and-verify (counted under phase "programming") and read differentially
+against P in every forward and backward pass; with "digital" P is read live and the frozen
+digital Q̃ subtracted by a matvec. "artifact", the authors' CUDA code: Q̃ digital (no
+programming) and the γ term a digital per-column snapshot of c·(read − Q̃) refreshed at that
+column's transfer read (`ChopperFilterTrainer`).
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Generator, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from emulator.algorithms.recalibration import RecalibrationParams, calibrate_fast_arrays
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, FastArrayParams
 from emulator.algorithms.transfer_rules import ReadAverage
@@ -26,7 +32,7 @@ from emulator.hardware import Controller, Digital, Read
 Gen = Generator[Any, Any, Any]
 
 
-class RIDERParams(FastArrayParams, BufferParams):
+class RIDERParams(FastArrayParams, BufferParams, RecalibrationParams):
     """RIDER: Q_{k+1} = (1 − η)Q_k + η·read(P), transfer β(P − Q_k), effective W + γ(P − Q)."""
 
     gamma: Annotated[float, Field(ge=0)] = 0.1
@@ -57,6 +63,12 @@ class RIDER(TransferTrainer):
         super().__init__(ctl, params, buffer=params if params.transfer_mode == "buffered" else None)
         self.rider: RIDERParams = params
         self.trackers = [ReadAverage(layer.rows, layer.cols, params.eta) for layer in self.layers]
+        self.use_policy(params)
+
+    def recalibrate(self) -> Gen:
+        """Tracking plus a recalibration: ZS of P, and Q restarts from the read."""
+        for tracker, estimate in zip(self.trackers, (yield from recalibrated_estimates(self, self.rider))):
+            tracker.mean[...] = estimate
 
     def prepare(self) -> Gen:
         yield from super().prepare()
@@ -76,22 +88,39 @@ class RIDER(TransferTrainer):
         return {layer.name: t.mean for layer, t in zip(self.layers, self.trackers)}
 
 
-class ERIDERParams(ChopperFilterParams):
+def recalibrated_estimates(trainer: TransferTrainer, params: RecalibrationParams) -> Gen:
+    """ZS of every layer's P under phase "recalibration" (a digital read of the SP); the estimates."""
+    return (yield from calibrate_fast_arrays(trainer, params.recalibration_steps, params.recalibration_method,
+                                             params.recalibration_reads, "digital", "recalibration"))
+
+
+class ERIDERParams(ChopperFilterParams, RecalibrationParams):
     """E-RIDER: RIDER plus choppers and the Q̃ copy synced at flips (defaults: AGAD's ReRamSB
-    preset values plus γ; the paper's LeNet values are in SPEC §6)."""
+    preset values plus γ; the paper's LeNet values and the authors' FCN values are in SPEC §6)."""
 
     gamma: Annotated[float, Field(ge=0)] = 0.1
     eta: Annotated[float, Field(gt=0, le=1)] | None = None
     """η of the SP estimate Q (default: the filter rate min(tail_weightening / N, 1))."""
     q_init: Literal["zero", "read"] = "zero"
     """Q₀ = Q̃₀ = 0, or the first read of P (every column once, before training)."""
-    qtilde: Literal["analog", "digital"] = "analog"
-    """Q̃ as an analog array `Qt` on every tile (programmed at flips) or a digital frozen copy."""
+    qtilde: Literal["analog", "digital"] | None = None
+    """Q̃ as an analog array `Qt` on every tile (programmed at flips) or a digital frozen copy
+    (default: analog for realization "paper", digital for "artifact", which has no other)."""
     program_reads: Annotated[int, Field(gt=0, le=1000)] = 4
     """Reads averaged per verify step when programming Q̃."""
     program_iterations: Annotated[int, Field(ge=1, le=100)] = 1
     program_tolerance: Annotated[float, Field(gt=0)] = 0.03
     """Program-and-verify tolerance of Q̃ (weight units)."""
+
+    @model_validator(mode="after")
+    def _artifact_is_digital(self) -> "ERIDERParams":
+        if self.realization == "artifact" and self.qtilde == "analog":
+            raise ValueError('realization "artifact" keeps Q̃ digital (the authors\' code): qtilde must be "digital"')
+        return self
+
+    def analog_qtilde(self) -> bool:
+        """Whether Q̃ is an analog array `Qt` (the default of realization "paper")."""
+        return self.qtilde == "analog" or (self.qtilde is None and self.realization == "paper")
 
 
 class ERIDER(ChopperFilterTrainer):
@@ -106,10 +135,20 @@ class ERIDER(ChopperFilterTrainer):
         super().__init__(ctl, params, eta, gate="after_period", hold="at_flip")
         self.e: ERIDERParams = params
         self.syncs = 0
+        self.use_policy(params)
+
+    def recalibrate(self) -> Gen:
+        """Tracking plus a recalibration: ZS of P; Q and Q̃ restart from the read (Q̃ programmed if analog)."""
+        estimates = yield from recalibrated_estimates(self, self.e)
+        for index, (block, estimate) in enumerate(zip(self.filters, estimates)):
+            block.mean[...] = estimate
+            block.held[...] = estimate
+            if self.e.qtilde == "analog":
+                yield from self.program_qtilde(index, np.arange(self.layers[index].cols))
 
     @classmethod
     def required_arrays(cls, params: Any) -> tuple[str, ...]:
-        return ("W", "P", "Qt") if params.qtilde == "analog" else ("W", "P")
+        return ("W", "P", "Qt") if params.analog_qtilde() else ("W", "P")
 
     def prepare(self) -> Gen:
         """Thresholds, Q₀ (zero or a first read of P), then program the analog Q̃ to Q₀."""
@@ -119,7 +158,7 @@ class ERIDER(ChopperFilterTrainer):
             for block, read in zip(self.filters, reads):
                 block.mean[...] = read
                 block.held[...] = block.mean
-        if self.e.qtilde == "analog":
+        if self.e.analog_qtilde():
             yield from self.set_phase("programming")
             for index, layer in enumerate(self.layers):
                 yield from self.program_qtilde(index, np.arange(layer.cols))
@@ -130,19 +169,16 @@ class ERIDER(ChopperFilterTrainer):
                                         self.e.program_reads, self.e.program_iterations, self.e.program_tolerance)
 
     def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
-        if self.e.qtilde == "analog":
+        if self.e.analog_qtilde():
             return "Qt", None
-        return None, self.filters[layer].held
-
-    def forward_signs(self, layer: int) -> np.ndarray | None:
-        return self.filters[layer].choppers.signs
+        return super().fast_reference(layer)
 
     def after_flips(self, layer: int, flipped: np.ndarray) -> Gen:
         if flipped.size == 0:
             return
         self.syncs += flipped.size
         yield Digital(self.layers[layer].rows * flipped.size, "qtilde_sync")
-        if self.e.qtilde == "analog":
+        if self.e.analog_qtilde():
             yield from self.program_qtilde(layer, flipped)
 
     def result(self) -> dict[str, Any]:

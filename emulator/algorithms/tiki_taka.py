@@ -15,6 +15,7 @@ from pydantic import Field
 
 from emulator.algorithms.training import register_trainer
 from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, ChopperParams, FastArrayParams
+from emulator.algorithms.transfer_rules import WriteGate
 from emulator.algorithms.transfer_training import ChopperFilterTrainer, TransferTrainer
 from emulator.hardware import Controller, UpdateParameters
 
@@ -70,11 +71,14 @@ class AGAD(ChopperFilterTrainer):
 
     The chopper/filter block's mean is μ (β = min(tail_weightening/N, 1)), its held copy μ_past,
     taken at the first read after a flip; W is written once more than N sweeps are done, as the
-    reference simulator's CPU path (`transfer_counter > N`).
+    reference simulator's CPU path (`transfer_counter > N`), or once N are done on its CUDA path
+    (`chopper_path = "cuda"`: more than N·cols·every samples). γ > 0 adds the [DSPT] authors'
+    term γ·c·(P − μ_past) to the effective weight (their scripts enable it for AGAD too).
     """
 
     def __init__(self, ctl: Controller, params: AGADParams) -> None:
-        super().__init__(ctl, params, params.filter_rate(), gate="after_more_than_period", hold="at_next_read")
+        gate: WriteGate = "after_more_than_period" if params.chopper_path == "cpu" else "after_period"
+        super().__init__(ctl, params, params.filter_rate(), gate=gate, hold="at_next_read")
 
 
 register_trainer("train_ttv1", TTv1Params, TTv1,

@@ -94,6 +94,19 @@ class Trainer:
         """The program's estimate of each layer's fast-array symmetric point (if it tracks one)."""
         return {}
 
+    def between_steps(self) -> Gen:
+        """Work between mini-batches (before the first and after each one), e.g. a recalibration
+        policy. Default: none."""
+        return
+        yield
+
+    @classmethod
+    def hardware_problems(cls, params: TrainingParams, layout: TileLayout) -> list[tuple[str, str]]:
+        """(field path, reason) for every way the declared tiles do not fit these parameters."""
+        if not cls.uses_tiles:
+            return []
+        return layer_tile_problems(workload_layers(params.workload), cls.required_arrays(params), layout)
+
     # ------------------------------------------------------------------ helpers
     def set_phase(self, phase: str) -> Gen:
         if phase != self.phase:
@@ -111,7 +124,7 @@ class Trainer:
         if not self.uses_tiles:
             return
         layout = {name: (*tile.shape, frozenset(tile.arrays)) for name, tile in self.ctl.hardware.tiles.items()}
-        problems = layer_tile_problems(self.layers, self.required_arrays(self.params), layout)
+        problems = self.hardware_problems(self.params, layout)
         if problems:
             needed = list(self.required_arrays(self.params))
             raise HardwareMismatch(
@@ -190,6 +203,7 @@ class Trainer:
         yield from self.prepare()
         if p.eval_initial:
             yield from self.evaluate()
+        yield from self.between_steps()
         n = self.workload.train_size
         steps_per_epoch = math.ceil(n / p.batch_size)
         total = p.max_steps or p.epochs * steps_per_epoch
@@ -206,6 +220,7 @@ class Trainer:
                 if self._after_step(loss):
                     stop = True
                     break
+                yield from self.between_steps()
             self.ctl.metric("epoch_train_loss", float(np.mean(epoch_losses)), self.step)
             self.history["epoch_train_loss"].append(float(np.mean(epoch_losses)))
             last = stop or epoch == p.epochs
@@ -356,11 +371,6 @@ def register_trainer(name: str, params_model: type[TrainingParams], trainer: typ
     program.__name__ = f"program_{name}"
     program.__doc__ = description
 
-    def hardware_problems(params: TrainingParams, layout: TileLayout) -> list[tuple[str, str]]:
-        if not trainer.uses_tiles:
-            return []
-        return layer_tile_problems(workload_layers(params.workload), trainer.required_arrays(params), layout)
-
     register(ProgramEntry(name=name, params_model=params_model, program=program, description=description,
-                          probe=probe_training, finalize=finalize_training, hardware_problems=hardware_problems,
+                          probe=probe_training, finalize=finalize_training, hardware_problems=trainer.hardware_problems,
                           headline=TRAINING_HEADLINE, figures=TRAINING_FIGURES))

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from devices.inputs import INPUT_CONFIG
-from emulator.algorithms.transfer_rules import chopper_period
+from emulator.algorithms.transfer_rules import ChopperPath, chopper_period
 from emulator.hardware import IOParameters, UpdateParameters
 from emulator.workloads import DigitsParams, WorkloadParams
 
@@ -85,7 +85,12 @@ class FastArrayParams(TrainingParams):
     """Normalize the gradient on P by running max |x| and max |d| (reference simulator)."""
     auto_momentum: Annotated[float, Field(gt=0, lt=1)] = 0.99
     transfer_every: Annotated[float, Field(gt=0)] = 1.0
-    """Samples per column transfer (one column of P read and written per transfer)."""
+    """Samples (or mini-batches, `units_in_mbatch`) per column transfer (one column of P read and
+    written per transfer)."""
+    units_in_mbatch: bool = False
+    """Count `transfer_every` in mini-batches (the reference simulator's `units_in_mbatch`: the
+    [DSPT] authors transfer one column per mini-batch); the buffer threshold's
+    cols · transfer_every keeps the raw value, as the reference's."""
     transfer_lr: Annotated[float, Field(ge=0)] = 1.0
     """Learning rate of the transfer into W (β)."""
     scale_transfer_lr: bool = True
@@ -131,6 +136,10 @@ class ChopperParams(BaseModel):
     """Flip probability per column read (random) or 1/period (regular)."""
     in_chop_random: bool = True
     """Random flips (true) or periodic: every ⌈1/in_chop_prob⌉ reads of a column (false)."""
+    chopper_path: ChopperPath = "cpu"
+    """The reference simulator's code path periodic choppers follow: "cpu" (flips in sweeps N−1,
+    2N−1, …; AGAD writes W once more than N sweeps are done) or "cuda" (flips in sweeps 0, N,
+    2N, …; AGAD writes once N are done), the path the [DSPT] authors ran."""
 
 
 class ChopperFilterParams(FastArrayParams, BufferParams, ChopperParams):
@@ -143,6 +152,12 @@ class ChopperFilterParams(FastArrayParams, BufferParams, ChopperParams):
     tail_weightening: Annotated[float, Field(gt=0)] = 5.0
     """EMA rate min(tail_weightening / N, 1), N = max(⌈1/in_chop_prob⌉, 2) (AGAD's β; E-RIDER's η
     unless eta is given)."""
+    realization: Literal["paper", "artifact"] = "paper"
+    """How the γ term of the effective weight W̄ = W + γ·c·(P − held) is realized: "paper" reads
+    it live in every forward/backward pass ([DSPT] Alg. 3 as written: an extra read of P, against
+    the analog Q̃ for E-RIDER); "artifact" keeps a digital per-column snapshot of c·(read − held)
+    taken at that column's transfer read and adds γ·snapshot·x digitally (the [DSPT] authors'
+    CUDA code, which runs it through its read model: DAC, output noise, ADC)."""
 
     def filter_rate(self) -> float:
         """The EMA rate of the filter, min(tail_weightening / N, 1)."""

@@ -45,7 +45,8 @@ class FastArray:
 
 
 class ColumnSchedule:
-    """The next columns of P to transfer: one per `transfer_every` samples, cyclically, per layer."""
+    """The next columns of P to transfer: one per `transfer_every` samples (or mini-batches, as the
+    caller counts), cyclically, per layer."""
 
     def __init__(self, columns: list[int], transfer_every: float) -> None:
         self.columns = columns
@@ -55,8 +56,9 @@ class ColumnSchedule:
         self.sweeps = [0] * len(columns)
         """Completed sweeps over the columns of each layer."""
 
-    def due(self, layer: int, samples: int) -> Iterator[np.ndarray]:
-        """The chunks of distinct, contiguous columns due after `samples` more samples.
+    def due(self, layer: int, samples: float) -> Iterator[np.ndarray]:
+        """The chunks of distinct, contiguous columns due after `samples` more samples (or the
+        fraction of a mini-batch they are, when `transfer_every` counts mini-batches).
 
         The pointer and the sweep count advance when the caller asks for the next chunk, i.e.
         after it has transferred this one (which therefore sees the sweeps done before it).

@@ -91,18 +91,27 @@ def chopper_period(in_chop_prob: float) -> int:
     return max(math.ceil(1.0 / in_chop_prob - 1e-9), 2)
 
 
+ChopperPath = Literal["cpu", "cuda"]
+"""Which of the reference simulator's code paths regular choppers follow: its CPU path flips a
+column at its read in sweeps N−1, 2N−1, … (`transfer_counter % N + 1 == N`); its CUDA path, which
+the [DSPT] authors ran, in sweeps 0, N, 2N, … (`(weight output / columns) % ⌈1/p⌉ == 0`,
+pwu_kernel.h `updateChopper`), so the first chopper period lasts one sweep."""
+
+
 @dataclass
 class Choppers:
     """Per-column sign choppers c ∈ {±1}: flipped after a column's read.
 
     Random: each read flips with probability `in_chop_prob`. Regular (periodic): every
     column flips at its read in every N-th sweep (N = chopper_period), i.e. once per
-    N reads of that column. `in_chop_prob` = 0 keeps c ≡ +1 (no chopping).
+    N reads of that column; `path` says in which sweeps (`ChopperPath`). `in_chop_prob` = 0
+    keeps c ≡ +1 (no chopping).
     """
 
     columns: int
     in_chop_prob: float
     random: bool
+    path: ChopperPath = "cpu"
     signs: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +121,12 @@ class Choppers:
     def period(self) -> int:
         return chopper_period(self.in_chop_prob)
 
+    def regular_flip(self, sweep: int) -> bool:
+        """Whether regular choppers flip at their reads in sweep `sweep` (0-based)."""
+        if self.path == "cuda":  # ⌈1/p⌉ without the CPU path's floor of 2
+            return sweep % max(math.ceil(1.0 / self.in_chop_prob - 1e-9), 1) == 0
+        return (sweep % self.period) + 1 == self.period
+
     def flips(self, columns: np.ndarray, sweep: int, rng: np.random.Generator) -> np.ndarray:
         """Which of the just-read `columns` flip now (bool mask), and flip them."""
         if self.in_chop_prob <= 0:
@@ -119,7 +134,7 @@ class Choppers:
         if self.random:
             mask = rng.random(columns.size) < self.in_chop_prob
         else:
-            mask = np.full(columns.size, (sweep % self.period) + 1 == self.period)
+            mask = np.full(columns.size, self.regular_flip(sweep))
         self.signs[columns[mask]] *= -1.0
         return mask
 

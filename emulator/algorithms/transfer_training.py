@@ -28,11 +28,13 @@ from typing import Any, Generator, Literal
 
 import numpy as np
 
+from emulator.algorithms.recalibration import RecalibrationParams, RecalibrationPolicy, monitor_problems
 from emulator.algorithms.training import Trainer
 from emulator.algorithms.training_params import BufferParams, ChopperFilterParams, ChopperParams, FastArrayParams
 from emulator.algorithms.transfer_components import ColumnSchedule, FastArray, TransferBuffer
 from emulator.algorithms.transfer_rules import ChopperFilter, Choppers, HoldMode, WriteGate
-from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read
+from emulator.hardware import Controller, Digital, Parallel, PulseTrain, Read, analog_mvm
+from emulator.registry import TileLayout
 
 Gen = Generator[Any, Any, Any]
 
@@ -55,7 +57,36 @@ class TransferTrainer(Trainer):
         self.schedule = ColumnSchedule([layer.cols for layer in self.layers], params.transfer_every)
         self.buffer = TransferBuffer(buffer, [layer.shape for layer in self.layers]) if buffer is not None else None
         self.choppers = (None if choppers is None else
-                         [Choppers(layer.cols, choppers.in_chop_prob, choppers.in_chop_random) for layer in self.layers])
+                         [Choppers(layer.cols, choppers.in_chop_prob, choppers.in_chop_random, choppers.chopper_path)
+                          for layer in self.layers])
+        self.batch_samples = params.batch_size
+        """Samples of the mini-batch being trained (the unit of `transfer_every` if `units_in_mbatch`)."""
+        self.recalibration: RecalibrationPolicy | None = None
+        """The recalibration policy of programs that keep a reference of P (residual, RIDER, E-RIDER)."""
+
+    def use_policy(self, params: RecalibrationParams) -> None:
+        """Recalibrate P during training as `params` say (nothing if they set no policy)."""
+        self.recalibration = RecalibrationPolicy(params) if params.recalibrates() else None
+
+    @classmethod
+    def hardware_problems(cls, params: Any, layout: TileLayout) -> list[tuple[str, str]]:
+        problems = super().hardware_problems(params, layout)
+        return problems + (monitor_problems(params, layout) if isinstance(params, RecalibrationParams) else [])
+
+    def between_steps(self) -> Gen:
+        if self.recalibration is not None:
+            yield from self.recalibration.between_steps(self)
+
+    def recalibrate(self) -> Gen:
+        """Zero-shift P of every layer and restart the reference from the reads (programs with a policy)."""
+        raise NotImplementedError(f"{type(self).__name__} has no reference of P to recalibrate")
+        yield
+
+    def result(self) -> dict[str, Any]:
+        result = super().result()
+        if self.recalibration is not None:
+            result.update(self.recalibration.summary())
+        return result
 
     # ------------------------------------------------------------------ derived settings
     @property
@@ -81,7 +112,9 @@ class TransferTrainer(Trainer):
         """Column signs c applied to the fast term of the effective weight (E-RIDER)."""
         return None
 
-    def _fast_term(self, layer: int, v: np.ndarray, direction: Literal["forward", "backward"]) -> Gen:
+    def fast_term(self, layer: int, v: np.ndarray, direction: Literal["forward", "backward"]) -> Gen:
+        """The fast array's term of the effective weight applied to v (before γ): read live, P
+        (differentially against an analog reference, minus a digital one), chopped if signed."""
         spec = self.layers[layer]
         minus, reference = self.fast_reference(layer)
         signs = self.forward_signs(layer)
@@ -100,14 +133,14 @@ class TransferTrainer(Trainer):
         z = yield from super().read_forward(layer, x)
         if self.p.gamma == 0:
             return z
-        term = yield from self._fast_term(layer, x, "forward")
+        term = yield from self.fast_term(layer, x, "forward")
         return z + self.p.gamma * term
 
     def read_backward(self, layer: int, d: np.ndarray) -> Gen:
         e = yield from super().read_backward(layer, d)
         if self.p.gamma == 0:
             return e
-        term = yield from self._fast_term(layer, d, "backward")
+        term = yield from self.fast_term(layer, d, "backward")
         return e + self.p.gamma * term
 
     # ------------------------------------------------------------------ gradient on P
@@ -122,6 +155,7 @@ class TransferTrainer(Trainer):
     def apply_update(self, inputs: list[np.ndarray], deltas: list[np.ndarray]) -> Gen:
         if self.p.auto_scale or self.choppers is not None:
             yield Digital(sum(x.size + d.size for x, d in zip(inputs, deltas)), "gradient_scaling")
+        self.batch_samples = inputs[0].shape[0]
         if self.p.transfer_timing == "per_sample":
             for sample in range(inputs[0].shape[0]):
                 yield from self.set_phase("training")
@@ -150,7 +184,8 @@ class TransferTrainer(Trainer):
     # ------------------------------------------------------------------ transfers
     def transfer(self, layer: int, samples: int) -> Gen:
         """The column transfers due after `samples` more samples (next columns, cyclically)."""
-        for columns in self.schedule.due(layer, samples):
+        amount = samples / self.batch_samples if self.p.units_in_mbatch else samples
+        for columns in self.schedule.due(layer, amount):
             yield from self.transfer_columns(layer, columns)
 
     def transfer_read(self, layer: int) -> str | None:
@@ -196,7 +231,13 @@ class TransferTrainer(Trainer):
 class ChopperFilterTrainer(TransferTrainer):
     """AGAD and E-RIDER: buffered transfers of c·(read − held) through the chopper/filter block
     (`ChopperFilter`: per-column choppers, an EMA of the reads, no writes to W during the first
-    chopper period). `rate` is the EMA rate; `gate` and `hold` keep each algorithm's semantics."""
+    chopper period). `rate` is the EMA rate; `gate` and `hold` keep each algorithm's semantics.
+
+    With γ > 0 the effective weight is W + γ·c·(P − held), realized as `realization` says:
+    "paper" reads P live in every pass (minus the digital held copy, or an analog one the
+    subclass names); "artifact" adds γ·S·v digitally, S the per-column snapshot of the transfer
+    signal c·(read − held) taken at that column's last transfer read (zero before its first).
+    """
 
     def __init__(self, ctl: Controller, params: ChopperFilterParams, rate: float, gate: WriteGate,
                  hold: HoldMode) -> None:
@@ -204,12 +245,39 @@ class ChopperFilterTrainer(TransferTrainer):
         assert self.choppers is not None
         self.filters = [ChopperFilter(layer.rows, layer.cols, rate, choppers=choppers, gate=gate, hold=hold)
                         for layer, choppers in zip(self.layers, self.choppers)]
+        self.snapshots = ([np.zeros(layer.shape) for layer in self.layers]
+                          if params.realization == "artifact" else None)
+        """The artifact's digital snapshots S of c·(read − held), per layer (rows × cols)."""
+
+    def fast_reference(self, layer: int) -> tuple[str | None, np.ndarray | None]:
+        """The held copy (AGAD's μ_past, E-RIDER's digital Q̃), subtracted digitally."""
+        return None, self.filters[layer].held
+
+    def forward_signs(self, layer: int) -> np.ndarray | None:
+        return self.filters[layer].choppers.signs
+
+    def fast_term(self, layer: int, v: np.ndarray, direction: Literal["forward", "backward"]) -> Gen:
+        """"paper": the live read; "artifact": S·v (Sᵀ·v backward), computed digitally and, as the
+        authors' code, passed through the tile's read model (DAC, output noise, ADC)."""
+        if self.snapshots is None:
+            return (yield from super().fast_term(layer, v, direction))
+        snapshot = self.snapshots[layer]
+        io = self.ctl.read_settings(self.layers[layer].name)
+        result = analog_mvm(snapshot, v, io, self.ctl.rng, transposed=direction == "backward",
+                            allow_bound_management=False)
+        yield Digital(v.shape[0] * snapshot.size, "snapshot_matvec")
+        return np.asarray(result.values, dtype=np.float64)
 
     def column_signal(self, layer: int, columns: np.ndarray, reads: np.ndarray) -> tuple[np.ndarray, bool]:
         block = self.filters[layer]
-        return block.signal(columns, reads), block.writes_allowed(self.schedule.sweeps[layer])
+        signal = block.signal(columns, reads)
+        if self.snapshots is not None:
+            self.snapshots[layer][:, columns] = signal
+        return signal, block.writes_allowed(self.schedule.sweeps[layer])
 
     def after_reads(self, layer: int, columns: np.ndarray) -> Gen:
+        if self.snapshots is not None:
+            yield Digital(self.layers[layer].rows * columns.size, "snapshot_store")
         flipped = self.filters[layer].flip(columns, self.schedule.sweeps[layer], self.ctl.rng)
         yield from self.after_flips(layer, flipped)
 

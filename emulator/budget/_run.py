@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from emulator.algorithms.calibration import residual_error, store_reference, zero_shift_steps
+from emulator.algorithms.calibration import residual_error, store_reference, zero_shift_pulses
 from emulator.budget._request import BudgetRequest, apply_initial_state, check_budgetable, resolve_metric
 from emulator.budget._theory import theory_columns
 from emulator.hardware import Controller, HardwareSpec, SetPhase, TileSpec
@@ -154,7 +154,7 @@ def _emulate(request: BudgetRequest, session: Session, predictor: ZeroShiftPredi
     def calibrate(ctl: Controller) -> Any:
         yield SetPhase("calibration")
         cap = request.max_pulses - request.max_pulses % predictor.period  # whole cycles
-        steps = yield from zero_shift_steps(ctl, TILE, ARRAY, cap, request.method, marks, until=lambda: stop["met"])
+        steps = yield from zero_shift_pulses(ctl, TILE, ARRAY, cap, request.method, marks, until=lambda: stop["met"])
         estimate = yield from store_reference(ctl, TILE, ARRAY, request.reads)
         return steps, estimate
 
@@ -233,12 +233,12 @@ def priced_calibration(request: BudgetRequest, session: Session, steps: int) -> 
 
     def calibrate(ctl: Controller) -> Any:
         yield SetPhase("calibration")
-        yield from zero_shift_steps(ctl, TILE, ARRAY, period, request.method)
+        yield from zero_shift_pulses(ctl, TILE, ARRAY, period, request.method)
         yield from store_reference(ctl, TILE, ARRAY, request.reads)
 
     def more(ctl: Controller) -> Any:
         yield SetPhase("calibration")
-        yield from zero_shift_steps(ctl, TILE, ARRAY, period, request.method)
+        yield from zero_shift_pulses(ctl, TILE, ARRAY, period, request.method)
 
     session.run(calibrate)
     first = session.hardware.recorder.summary()

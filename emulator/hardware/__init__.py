@@ -1,5 +1,6 @@
 """Event-driven hardware: tiles, pulse generation, read path, ADCs, controller and costs."""
 
+from emulator.hardware.aging import TemperatureSchedule, TileAging
 from emulator.hardware.commands import (
     Command,
     Digital,
@@ -29,6 +30,6 @@ from emulator.units import ns_to_ps
 __all__ = [
     "ADCPool", "CellPulses", "Operation", "OperationStream", "COST_MODELS", "Command", "Controller", "Digital", "Hardware", "HardwareCosts", "HardwareSpec",
     "IOParameters", "ObservedResource", "Parallel", "Program", "ProgramAndVerify", "PulseCounts", "PulseTrain", "Read",
-    "ReadCells", "ReadResult", "SetPhase", "SetWeights", "SignPattern", "SlowProcessStep", "Tile", "TileSpec", "TrainPlan",
+    "ReadCells", "ReadResult", "SetPhase", "SetWeights", "SignPattern", "SlowProcessStep", "TemperatureSchedule", "Tile", "TileAging", "TileSpec", "TrainPlan",
     "UpdateParameters", "Wait", "WrittenCounts", "analog_mvm", "get_cost_model", "ns_to_ps", "plan_pulse_train",
 ]

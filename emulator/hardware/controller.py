@@ -31,6 +31,7 @@ from emulator.hardware.commands import (
     SlowProcessStep,
     Wait,
 )
+from emulator.hardware.read_path import IOParameters
 from emulator.hardware.resources import ObservedResource
 from emulator.hardware.system import Hardware
 from emulator.units import ns_to_ps, ps_to_ns
@@ -66,6 +67,10 @@ class Controller:
     def device_config(self, tile: str, array: str) -> PulsedDeviceConfig:
         """The nominal (datasheet) configuration of an array's devices."""
         return self.hardware.tile(tile).array(array).config
+
+    def read_settings(self, tile: str) -> IOParameters:
+        """The configured read-path settings (DAC, ADC, noise) of a tile's periphery."""
+        return self.hardware.tile(tile).io
 
     def metric(self, name: str, value: float, step: int = -1) -> None:
         self.recorder.metric(name, value, step)

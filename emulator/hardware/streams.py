@@ -1,7 +1,7 @@
 """Every random stream of a run, as named children of its seed, derived in one place.
 
 The seed's `SeedSequence` spawns one child per tile (in tile order; each tile then spawns one per
-array and one for its pulse trains and reads), then one for the controller (the program's own
+array and one for its pulse trains and reads, then one per drifting array), then one for the controller (the program's own
 stream), then one for ground truth (what a harness may draw that the hardware must not see, e.g.
 the read a budget scan estimates). Runs are reproducible bit for bit and independent of how many
 runs execute in parallel.

@@ -8,7 +8,8 @@ from typing import Mapping
 import numpy as np
 import simpy
 
-from devices import DeviceArray, PulsedDeviceConfig
+from devices import DeviceArray, DriftConfig, DriftProcess, PulsedDeviceConfig
+from emulator.hardware.aging import TemperatureSchedule
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.operations import OperationStream
 from emulator.hardware.streams import RunStreams
@@ -33,6 +34,10 @@ class TileSpec:
     """Fault: broken row lines (no pulse reaches them, reads see no current)."""
     dead_cols: tuple[int, ...] = ()
     """Fault: broken column lines."""
+    drift: Mapping[str, DriftConfig] = field(default_factory=dict)
+    """Drift of some arrays in simulated time (array name → its drift); those keep a float64 state."""
+    temperature: TemperatureSchedule | None = None
+    """The operating point over time, for arrays whose drift is temperature-sensitive."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,19 @@ class HardwareSpec:
     costs: HardwareCosts = field(default_factory=HardwareCosts)
     shared_adc_count: int | None = None
     slow_process_step_ns: float | None = None
+
+
+def _drift_processes(spec: TileSpec, arrays: Mapping[str, DeviceArray],
+                     tile_seed: np.random.SeedSequence) -> dict[str, DriftProcess]:
+    """The drift processes of a tile's drifting arrays, each on its own child of the tile's seed
+    (spawned after the arrays' and the tile's own, so those stay what they were without drift)."""
+    unknown = sorted(set(spec.drift) - set(arrays))
+    if unknown:
+        raise ValueError(f"drift given for arrays {unknown} the tile does not have (has {sorted(arrays)})")
+    if not spec.drift:
+        return {}
+    seeds = tile_seed.spawn(len(spec.drift))
+    return {name: DriftProcess(arrays[name], config, seed) for (name, config), seed in zip(spec.drift.items(), seeds)}
 
 
 class Hardware:
@@ -84,7 +102,8 @@ class Hardware:
             tile_seed = self.streams.tiles[name]
             array_seeds = tile_seed.spawn(len(spec.arrays) + 1)
             arrays = {
-                array_name: DeviceArray(config, (spec.rows, spec.cols), seed=array_seed)
+                array_name: DeviceArray(config, (spec.rows, spec.cols), seed=array_seed,
+                                        dtype=np.float64 if array_name in spec.drift else None)
                 for (array_name, config), array_seed in zip(spec.arrays.items(), array_seeds)
             }
             for array_name, array in arrays.items():
@@ -92,7 +111,8 @@ class Hardware:
             self.tiles[name] = Tile(self.env, name, arrays, self.costs, spec.io, spec.update,
                                     self.stream, array_seeds[-1], adc_pool=shared_pool,
                                     dead_rows=spec.dead_rows, dead_cols=spec.dead_cols,
-                                    slow_process_step_ps=step_ps)
+                                    slow_process_step_ps=step_ps, drift=_drift_processes(spec, arrays, tile_seed),
+                                    temperature=spec.temperature)
 
     def tile(self, name: str) -> Tile:
         try:

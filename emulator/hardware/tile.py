@@ -8,14 +8,15 @@ Events per operation: a few, independent of the cell count and of whether anyone
 
 from __future__ import annotations
 
-from typing import Any, Generator
+from typing import Any, Generator, Mapping
 
 import numpy as np
 import simpy
 
-from devices import DeviceArray
+from devices import DeviceArray, DriftProcess
 from emulator._kernels import signed_totals
 from emulator.hardware.commands import PulseCounts, PulseTrain, Read, ReadCells, SetWeights, SignPattern, WrittenCounts
+from emulator.hardware.aging import TemperatureSchedule, TileAging
 from emulator.hardware.costs import HardwareCosts
 from emulator.hardware.operations import CellPulses, OperationStream
 from emulator.hardware.finite_watch import NonFiniteInput
@@ -78,6 +79,8 @@ class Tile:
         dead_rows: tuple[int, ...] = (),
         dead_cols: tuple[int, ...] = (),
         slow_process_step_ps: int | None = None,
+        drift: Mapping[str, DriftProcess] | None = None,
+        temperature: TemperatureSchedule | None = None,
     ) -> None:
         shapes = {a.shape for a in arrays.values()}
         if len(shapes) != 1:
@@ -96,11 +99,9 @@ class Tile:
         self.lock = ObservedResource(env, capacity=1)
         rows, cols = self.shape
         self.adc_pool = adc_pool or ADCPool(env, costs.adc_count(rows, cols), f"{name}.adc")
-        # Slow processes in simulated time: applied lazily from the time elapsed since the last access.
+        # Slow processes and drift in simulated time: applied lazily from the time elapsed since the last access.
         self.slow_process_step_ps = slow_process_step_ps
-        self._aged_ps = 0
-        self._aging = [array for array in arrays.values()
-                       if array.config.lifetime > 0 or array.config.diffusion > 0] if slow_process_step_ps else []
+        self.aging = TileAging(arrays, slow_process_step_ps, drift, temperature)
         # Fault: broken row/column lines. Pulses sent there change nothing; reads see no current.
         self.dead_rows = tuple(sorted(set(dead_rows)))
         self.dead_cols = tuple(sorted(set(dead_cols)))
@@ -132,13 +133,9 @@ class Tile:
             raise KeyError(f"tile {self.name!r} has no array {name!r} (has {sorted(self.arrays)})") from None
 
     def age(self) -> None:
-        """Bring the slow processes of this tile's arrays up to now (simulated-time clock only)."""
-        step_ps = self.slow_process_step_ps
-        if self._aging and step_ps and self.env.now > self._aged_ps:
-            steps = (self.env.now - self._aged_ps) / step_ps
-            for array in self._aging:
-                array.apply_slow_processes(steps)
-            self._aged_ps = int(self.env.now)
+        """Bring the time-dependent processes of this tile's arrays up to now (`TileAging`)."""
+        if self.aging.active:
+            self.aging.advance(int(self.env.now))
 
     def slow_process_step(self, steps: float) -> None:
         """Per-mini-batch slow processes (the reference simulator's clock); a no-op on the time clock."""

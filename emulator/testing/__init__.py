@@ -38,7 +38,9 @@ from emulator.testing._checks import (
     check_pulse_budget,
     check_resource_order,
 )
+from emulator.testing._drift_strategies import POLICY_KINDS, drift_configs, drifting, recalibration_policies, temperature_schedules
 from emulator.testing._invariants import check_conductance_bounds, check_counters_add_up, check_time_monotone
+from emulator.testing._phases import check_phase_ledger
 from emulator.testing._records import (
     CommandRecord,
     HarnessResult,
@@ -69,14 +71,16 @@ from emulator.testing._strategies import (
 
 __all__ = [
     # strategies
-    "COMMAND_KINDS", "FAMILIES", "MONOTONE_FAMILIES", "PHASES", "command_sequences", "commands", "device_configs",
-    "devices", "hardware_costs", "io_parameters", "monotone_device_configs", "preset_configs", "preset_overrides",
-    "scenario_documents", "tile_layouts", "tile_specs", "update_parameters",
+    "COMMAND_KINDS", "FAMILIES", "POLICY_KINDS", "MONOTONE_FAMILIES", "PHASES", "command_sequences", "commands", "device_configs",
+    "devices", "drift_configs", "drifting", "hardware_costs", "io_parameters", "monotone_device_configs",
+    "preset_configs", "preset_overrides", "recalibration_policies", "scenario_documents", "temperature_schedules",
+    "tile_layouts", "tile_specs", "update_parameters",
     # harness
     "CommandRecord", "HarnessResult", "HarnessSession", "ProbeRecord", "ResourceUse", "RunSpec", "command_program",
     "default_tiles", "replay", "run_program", "run_scenario_program",
     # invariants
     "SNAPSHOT_CHECKS", "check_all", "check_calibration_bound", "check_conductance_bounds", "check_counters_add_up",
+    "check_phase_ledger",
     "check_deterministic", "check_energy_matches_costs", "check_energy_non_negative", "check_pulse_budget",
     "check_resource_order", "check_time_monotone",
     # state machine

@@ -20,6 +20,7 @@ from emulator.testing._invariants import (
     check_counters_add_up,
     check_time_monotone,
 )
+from emulator.testing._phases import check_phase_ledger
 from emulator.testing._records import HarnessResult
 from emulator.instance_bounds import InstanceBound, cell_constants
 from emulator.theory import response_constants, zero_shift_bound
@@ -261,12 +262,12 @@ def _check_instance_bound(key: str, device: Any, start: np.ndarray, sp: np.ndarr
 #: The checks that only look at a snapshot (usable after every step of a state machine).
 SNAPSHOT_CHECKS: tuple[Check, ...] = (
     check_conductance_bounds, check_counters_add_up, check_time_monotone, check_energy_non_negative,
-    check_energy_matches_costs, check_resource_order,
+    check_energy_matches_costs, check_resource_order, check_phase_ledger,
 )
 
 
 def check_all(result: HarnessResult, *, deterministic: bool = True, max_pulses_per_cell: int | None = None) -> None:
-    """Every invariant: bounds, counters, time, energy, resource order, the pulse budget (if
+    """Every invariant: bounds, counters, time, energy, resource order, the phase ledger, the pulse budget (if
     one is given here or to run_program) and, unless `deterministic=False`, a rerun."""
     checks: list[Check] = list(SNAPSHOT_CHECKS)
     budget = max_pulses_per_cell if max_pulses_per_cell is not None else result.spec.max_pulses_per_cell
@@ -286,6 +287,6 @@ def check_all(result: HarnessResult, *, deterministic: bool = True, max_pulses_p
 
 __all__ = [
     "SNAPSHOT_CHECKS", "check_all", "check_calibration_bound", "check_conductance_bounds", "check_counters_add_up",
-    "check_deterministic", "check_energy_matches_costs", "check_energy_non_negative", "check_pulse_budget",
-    "check_resource_order", "check_time_monotone",
+    "check_deterministic", "check_energy_matches_costs", "check_energy_non_negative", "check_phase_ledger",
+    "check_pulse_budget", "check_resource_order", "check_time_monotone",
 ]

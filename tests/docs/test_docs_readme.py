@@ -41,3 +41,26 @@ def test_every_shipped_scenario_validates() -> None:
         result = subprocess.run([sys.executable, "-m", "emulator", "validate", str(path)],
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
+
+
+def test_readme_drift_example_and_command_validate() -> None:
+    """The drift section's TOML (on P of the toy's tile) and its example command are valid as written."""
+    import shlex
+    import tomllib
+
+    from emulator.documents import apply_overrides
+    from emulator.scenario import validate_document
+
+    section = README.split("## Drift and recalibration policies", 1)[1].split("\n## ", 1)[0]
+    snippet = tomllib.loads(re.findall(r"```toml\n(.*?)```", section, flags=re.S)[0])
+    command = re.findall(r"```bash\n(.*?)\n```", section, flags=re.S)[0].replace("\\\n", " ")
+    words = shlex.split(command)
+    assert words[:2] == ["aimc", "run"]
+    scenario = ROOT / words[2]
+    document = tomllib.loads(scenario.read_text())
+    document["hardware"]["tiles"]["layer0"]["arrays"]["P"] = snippet["hardware"]["tiles"]["layer0"]["arrays"]["P"]
+    document["hardware"]["temperature"] = snippet["hardware"]["temperature"]
+    validate_document(document)
+    overrides = [words[i + 1] for i, word in enumerate(words) if word == "--set"]
+    scenario_with_overrides = validate_document(apply_overrides(tomllib.loads(scenario.read_text()), overrides))
+    assert scenario_with_overrides.program.params["recalibrate_every_ns"] == 4e6

@@ -391,6 +391,6 @@ def test_slow_processes_in_simulated_time_follow_the_elapsed_time() -> None:
     array.set_conductance(0.6)
     Controller(hardware).run(_decay_program, waits_ns=[2000.0, 500.0], step_commands=5)
     # The reads take time too: the state is aged to the start of the last read.
-    elapsed_ns = hardware.tile("t0")._aged_ps / 1000.0
+    elapsed_ns = hardware.tile("t0").aging.aged_ps / 1000.0
     assert 2500.0 <= elapsed_ns < hardware.now_ns
     np.testing.assert_allclose(array.g, 0.1 + 0.5 * (1 - 1 / 50.0) ** (elapsed_ns / 100.0), rtol=1e-5)

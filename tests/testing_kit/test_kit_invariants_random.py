@@ -12,9 +12,11 @@ from emulator.testing import (
     command_sequences,
     commands,
     device_configs,
+    drifting,
     hardware_costs,
     run_program,
     tile_layouts,
+    tile_specs,
 )
 
 
@@ -43,3 +45,16 @@ def test_invariants_hold_with_faults_and_crowded_tiles(data):
     result = run_program(command_program(program), tiles, seed=1)
     check_all(result, deterministic=False)
     assert all(isinstance(command, Parallel) for command in program)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_invariants_hold_on_drifting_hardware(data, seed):
+    """Drifting symmetric points and references, a temperature schedule, random commands with idle
+    time between them: bounds, counters, time, energy, the phase ledger and a rerun all hold."""
+    tile = drifting(tile_specs(arrays=2, rows=(1, 3), cols=(1, 3)))
+    tiles = {"t0": data.draw(tile, label="tile")}
+    program = data.draw(command_sequences(tiles, max_size=8), label="commands")
+    result = run_program(command_program(program), tiles, seed=seed)
+    check_all(result)
+    assert result.hardware.tile("t0").aging.aged_ps <= result.now_ps
