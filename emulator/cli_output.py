@@ -170,7 +170,7 @@ def budget_text(result: dict[str, Any]) -> str:
     lines.append(f"bound, worst case (the paper's constants over every cell): "
                  f"N ≥ {format_number(None if theory is None else round(theory))}"
                  f"{'' if theory is not None else ' (cannot certify the target)'}, "
-                 f"floor RMS {format_number(result['theory_error_floor'])}")
+                 f"floor RMS {format_number(result['theory_error_floor'])}{_vacuous(result)}")
     at = result.get("instance_at_budget")
     certified = (f"; at the budget it certifies iterate RMS {format_number(at['iterate_rms_error'])}, relative mean "
                  f"{format_number(at['iterate_relative_mean_error'])}") if at else ""
@@ -179,6 +179,15 @@ def budget_text(result: dict[str, Any]) -> str:
     lines.append(f"read-noise floor {format_number(result['read_noise_floor'])}; "
                  f"write-noise floor {format_number(result['write_noise_floor'])}")
     return "\n".join(lines)
+
+
+def _vacuous(result: dict[str, Any]) -> str:
+    """Why a worst-case floor above the error the tile starts from tells nothing about this tile."""
+    floor, start = result.get("theory_error_floor"), result.get("initial_rms_error")
+    if floor is None or start is None or not floor > start:
+        return ""
+    return (f" — above the starting RMS error {format_number(start)}, so the worst case says nothing about this tile "
+            "(see the instance bound)")
 
 
 def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:

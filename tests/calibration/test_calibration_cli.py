@@ -294,3 +294,13 @@ def test_bad_start_state_files_exit_2_naming_w_init(tmp_path: Path, content: Any
                                        "--w-init", str(path)])
     assert result.exit_code == 2, result.output
     assert "w_init" in result.output and message in result.output and "Traceback" not in result.output
+
+
+def test_budget_text_says_when_the_worst_case_floor_is_above_the_starting_error() -> None:
+    """A worst-case floor larger than the error the tile starts from (ReRamSB's write noise makes it
+    about 5e5) is printed with why it says nothing, not as a bare number far outside the weights."""
+    result = CliRunner().invoke(main, ["budget", "--device", "ReRamSB", "--rows", "32", "--cols", "32",
+                                       "--predict-only"])
+    assert result.exit_code == 0, result.output
+    worst = next(line for line in result.stdout.splitlines() if line.startswith("bound, worst case"))
+    assert "says nothing about this tile" in worst
