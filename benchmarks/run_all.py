@@ -16,6 +16,7 @@ import argparse
 import os
 import time
 
+import bench_budget
 import bench_calibration
 import bench_chip
 import bench_events
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "pulse": bench_pulse,
     "train": bench_train,
     "calibration": bench_calibration,
+    "budget": bench_budget,
     "events": bench_events,
     "minibatch": bench_minibatch,
     "scaling": bench_scaling,

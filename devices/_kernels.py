@@ -15,6 +15,8 @@ pulse-by-pulse reference of tests/devices/test_device_affine_kernel.py.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -204,3 +206,28 @@ def apply_affine_pulse(
             up_std, down_std = up_noise_std[i], down_noise_std[i]
             value = (c * value + a) + noise[i] * (up_std if choose_up else down_std)
         g[i] = max(min(value, b_max[i]), b_min[i])
+
+
+@njit(cache=True, nogil=True)
+def repeated_affine_power(steps: float, first: np.ndarray, second: np.ndarray, log_rate: np.ndarray,
+                          log_square: np.ndarray, square_rate: np.ndarray, gap: np.ndarray, same: np.ndarray,
+                          square_offset: np.ndarray, cross: np.ndarray, out_first: np.ndarray,
+                          out_second: np.ndarray) -> None:
+    """The n-th power of per-cell maps m′ = λ·m, M′ = c + b·m + μ·M in closed form, one pass:
+    m_n = λⁿ·m, M_n = μⁿ·M + c·(μⁿ − 1)/(μ − 1) + b·m·(λⁿ − μⁿ)/(λ − μ), with λ = e^{log_rate},
+    μ = 1 + square_rate = e^{log_square}, gap = λ − μ; the ratios through expm1 where the powers are
+    close (and their limits n, n·μ^{n−1} where the rates coincide)."""
+    for i in range(first.size):
+        lam_n = math.exp(steps * log_rate[i])
+        mu_minus_one = math.expm1(steps * log_square[i])
+        mu_n = 1.0 + mu_minus_one
+        geometric = steps if square_rate[i] == 0.0 else mu_minus_one / square_rate[i]
+        exponent = steps * (log_rate[i] - log_square[i])
+        if same[i]:
+            divided = steps * mu_n / math.exp(log_square[i])
+        elif abs(exponent) < 1.0:
+            divided = mu_n * math.expm1(exponent) / gap[i]
+        else:
+            divided = (lam_n - mu_n) / gap[i]
+        out_first[i] = lam_n * first[i]
+        out_second[i] = mu_n * second[i] + square_offset[i] * geometric + cross[i] * first[i] * divided

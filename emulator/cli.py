@@ -11,6 +11,7 @@ import math
 import json
 import os
 import sys
+import time
 import warnings
 from typing import Any, Callable, TypeVar
 
@@ -203,7 +204,7 @@ def run(scenario: str, out_dir: str | None, seed: int | None, assignments: tuple
 
 
 _BUDGET_FIELDS = ("rows", "cols", "target_error", "metric", "method", "reads", "max_pulses", "checkpoints",
-                  "cost_model", "perfect_reads", "seed")
+                  "cost_model", "perfect_reads", "seed", "confidence", "w_init", "predict_only")
 
 
 def _budget_study(ctx: click.Context, device: str | None, config_path: str | None,
@@ -241,14 +242,23 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 @click.option("--cols", type=click.IntRange(1, 65536), default=512, show_default=True)
 @click.option("--target-error", type=FiniteFloat(min=0, min_open=True), default=0.01, show_default=True,
               help="Target residual SP error (absolute RMS, or relative error of the mean SP).")
-@click.option("--metric", type=click.Choice(["rms", "relative-mean"]), default="relative-mean", show_default=True)
+@click.option("--metric", type=click.Choice(["auto", "rms", "relative-mean"]), default="auto", show_default=True,
+              help="auto: the relative error of the mean SP where the mean SP is away from 0, else the RMS error "
+                   "(the output says which it chose).")
 @click.option("--method", type=click.Choice(["stochastic", "cyclic"]), default="stochastic", show_default=True)
 @click.option("--reads", type=click.IntRange(1, 10000), default=1, show_default=True,
               help="Reads of every cell averaged for the final estimate.")
 @click.option("--max-pulses", type=click.IntRange(1, 10_000_000), default=20000, show_default=True,
               help="Cap on ZS steps (pulses per cell).")
 @click.option("--checkpoints", type=click.IntRange(1, 10000), default=100, show_default=True,
-              help="Error evaluations along the scan (resolution of the budget).")
+              help="Truth checks spread over the emulation (plus a dense run around the predicted budget).")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Probability with which the k-read must meet the target.")
+@click.option("--w-init", default=None, metavar="STATE",
+              help="Start state: reset, a visible weight (e.g. -0.5), sp / sp+0.05 (each cell near its own "
+                   "symmetric point: recalibration), or a .npy array of visible weights (default: as built).")
+@click.option("--predict-only", is_flag=True,
+              help="Only the exact prediction and the bounds (any dw_min, any tile, in about a second).")
 @click.option("--cost-model", default=DEFAULT_COST_MODEL, show_default=True)
 @click.option("--perfect-reads", is_flag=True, help="Ideal read path (isolates the ZS error from ADC noise).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
@@ -260,9 +270,9 @@ def _budget_study(ctx: click.Context, device: str | None, config_path: str | Non
 def budget(ctx: click.Context, device: str | None, config_path: str | None, out_dir: str | None, as_json: bool,
            **options: Any) -> None:
     """Pulses, reads, time and energy to calibrate symmetric points to a target error."""
+    started = time.perf_counter()
     with Progress("budget: reading the study", unit="pulse") as progress:
         from emulator.budget import BudgetRefused, run_budget
-
         from emulator.scenario import ScenarioError
 
         try:
@@ -277,7 +287,8 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
             requests[0][1].device_name = label
         results = []
         for value, request in requests:
-            progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: ZS scan")
+            request.predicted_curve = out_dir is not None and len(requests) == 1  # only curve.csv needs it
+            progress.stage(f"budget {request.device_name} {request.rows}×{request.cols}: prediction, then ZS pulses", unit="step")
             try:
                 results.append(run_budget(request, progress=progress))
             except BudgetRefused as error:
@@ -285,21 +296,33 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
                 fail(f"cannot budget {request.device_name}: {error}")
             if value is not None:
                 results[-1]["sweep_value"] = value
+    _budget_output(study, results, out_dir, as_json)
+    if not as_json:
+        click.echo(f"wall time {time.perf_counter() - started:.2f} s")
+
+
+def _budget_output(study: Any, results: list[dict[str, Any]], out_dir: str | None, as_json: bool) -> None:
+    """Write the budget's files (one budget, or a study's sweep) and print them."""
     from emulator.budget import scaling_exponent
-    from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
     from emulator.results import rows_csv, write_files_atomically
 
     brief = [{key: value for key, value in result.items() if key != "curve"} for result in results]
     if len(results) == 1:
         output: Any = brief[0]
-        files: dict[str, str | bytes] = {"budget.json": dumps_json(output), "curve.csv": rows_csv(results[0]["curve"]),
-                                         "curve.png": figure_bytes(budget_curve_figure(results[0]))}
     else:
         output = {"study": study.name, "sweep_field": study.sweep_field, "results": brief,
-                  "pulses_vs_dw_min_exponent": scaling_exponent(brief)}
-        files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(budget_sweep_rows(brief)),
-                 "sweep.png": figure_bytes(budget_sweep_figure(output))}
-    if out_dir is not None:
+                  "pulses_vs_dw_min_exponent": scaling_exponent([r for r in brief if r["mode"] == "emulated"]),
+                  "predicted_pulses_vs_dw_min_exponent": scaling_exponent(brief, "predicted_pulses_per_cell")}
+    if out_dir is not None:  # the figure is drawn only when it is written (a second of matplotlib)
+        from emulator.plots import budget_curve_figure, budget_sweep_figure, figure_bytes
+
+        files: dict[str, str | bytes]
+        if len(results) == 1:
+            files = {"budget.json": dumps_json(output), "curve.csv": rows_csv(results[0]["curve"]),
+                     "curve.png": figure_bytes(budget_curve_figure(results[0]))}
+        else:
+            files = {"sweep.json": dumps_json(output), "sweep.csv": rows_csv(budget_sweep_rows(brief)),
+                     "sweep.png": figure_bytes(budget_sweep_figure(output))}
         write_files_atomically(out_dir, files)
     if as_json:
         click.echo(dumps_json(output), nl=False)
@@ -307,10 +330,11 @@ def budget(ctx: click.Context, device: str | None, config_path: str | None, out_
     for result in brief:
         click.echo(budget_text(result))
     if len(brief) > 1:
-        exponent = output["pulses_vs_dw_min_exponent"]
         click.echo(format_table(budget_sweep_rows(brief), list(budget_sweep_rows(brief)[0])))
-        click.echo(f"fitted log-log slope of pulses vs dw_min: {exponent:.3f}" if exponent is not None
-                   else "fitted slope: not enough reached points")
+        for label, key in (("emulated", "pulses_vs_dw_min_exponent"), ("predicted", "predicted_pulses_vs_dw_min_exponent")):
+            exponent = output[key]
+            click.echo(f"fitted log-log slope of pulses vs dw_min ({label}): {exponent:.3f}" if exponent is not None
+                       else f"fitted slope ({label}): not enough points")
 
 
 @main.command()

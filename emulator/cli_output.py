@@ -125,30 +125,69 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def budget_sweep_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",
-            "theory_pulses", "latency_ns", "energy_pj")
+    keys = ("sweep_value", "dw_min", "mode", "metric", "pulses_per_cell", "reached", "predicted_pulses_per_cell",
+            "relative_mean_error", "rms_error", "instance_pulses", "theory_pulses", "latency_ns", "energy_pj")
     return [{key: result.get(key) for key in keys} for result in results]
 
 
 def budget_text(result: dict[str, Any]) -> str:
-    verdict = result["outcome"]
-    lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
-             f"{result['reads_per_cell']} read(s), cost model {result['cost_model']}: target {result['metric']} "
-             f"≤ {result['target_error']:g} {verdict}",
-             format_table([{**result, "latency": format_time_ns(result["latency_ns"]),
-                            "energy": format_energy_pj(result["energy_pj"])}],
-                          ["pulses_per_cell", "reads_per_cell", "conversions", "latency", "energy",
-                           "rms_error", "relative_mean_error", "max_error"])]
-    theory, floor = result["theory_pulses"], result["theory_error_floor"]
-    noise = (f"read-noise floor {format_number(result['read_noise_floor'])}; "
-             f"write-noise floor {format_number(result['write_noise_floor'])}")
-    if theory is not None:
-        lines.append(f"theory (SPEC §5, last iterate): N ≥ {format_number(round(theory))} steps certify the target; "
-                     f"per-cell ZS floor (RMS) {format_number(floor)}; {noise}")
+    """A budget for people: the measurement (or the priced prediction), the prediction, their
+    agreement, and the two bounds (numbers through emulator.units' format helpers)."""
+    predicted = result["predicted"]
+    lines = [f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, {result['reads_per_cell']} "
+             f"read(s), cost model {result['cost_model']}, start {result['start']}: target {result['metric']} "
+             f"≤ {result['target_error']:g} with probability ≥ {result['confidence']:g}"]
+    if result.get("metric_requested") == "auto":
+        lines.append(f"metric {result['metric_choice']}")
+    priced = {**result, "latency": format_time_ns(result["latency_ns"]), "energy": format_energy_pj(result["energy_pj"])}
+    if result["mode"] == "emulated":
+        lines.append(f"emulated (one pass): {result['outcome']}")
+        lines.append(format_table([priced], ["pulses_per_cell", "reads_per_cell", "conversions", "latency", "energy",
+                                             "rms_error", "relative_mean_error", "max_error"]))
     else:
-        lines.append(f"theory: the worst-case bound cannot certify this target (its per-cell ZS floor, RMS, is "
-                     f"{format_number(floor)}); {noise}")
+        lines.append("predicted only: the calibration priced at the predicted budget" if predicted["reached"] else
+                     f"predicted only: the target is out of reach; the calibration priced at the cap of "
+                     f"{format_number(result['pulses_per_cell'])} pulses")
+        lines.append(format_table([priced], ["pulses_per_cell", "reads_per_cell", "conversions", "latency", "energy"]))
+    verdict = (f"N = {format_number(predicted['pulses_per_cell'])} pulses" if predicted["reached"]
+               else f"out of reach (at the horizon of {format_number(predicted['at_pulses'])} pulses)")
+    clipping = "clipping may matter: emulate to be sure" if predicted["clipping_matters"] else "clipping negligible"
+    spread = f" (± {format_number(predicted['pulses_spread'])} chip to chip)" if predicted.get("pulses_spread") else ""
+    lines.append(f"predicted ({predicted['model']}, read path {predicted['read_regime']}): {verdict}{spread}; after the "
+                 f"read RMS {format_number(predicted['rms_error'])}, mean {format_number(predicted['mean_error'])}, "
+                 f"spread {format_number(predicted['std_error'])}, relative mean "
+                 f"{format_number(predicted['relative_mean_error'])} ± {format_number(predicted['relative_mean_error_sd'], 2)} "
+                 f"(P {predicted['probability_met']:.3f}); {clipping}")
+    agreement = result.get("agreement")
+    if agreement:
+        difference = agreement["pulses_relative_difference"]
+        budgets = ("no budgets to compare (one of them did not reach the target)" if difference is None
+                   else f"predicted − emulated budget {format_number(100 * difference)} %")
+        lines.append(f"agreement: {budgets}; emulated iterate mean and "
+                     f"mean square vs predicted: max |z| {agreement['max_abs_z_mean_error']:.2f} "
+                     f"and {agreement['max_abs_z_mean_square']:.2f} over {agreement['checkpoints_compared']} checkpoints")
+    theory = result["theory_pulses"]
+    lines.append(f"bound, worst case (the paper's constants over every cell): "
+                 f"N ≥ {format_number(None if theory is None else round(theory))}"
+                 f"{'' if theory is not None else ' (cannot certify the target)'}, "
+                 f"floor RMS {format_number(result['theory_error_floor'])}{_vacuous(result)}")
+    at = result.get("instance_at_budget")
+    certified = (f"; at the budget it certifies iterate RMS {format_number(at['iterate_rms_error'])}, relative mean "
+                 f"{format_number(at['iterate_relative_mean_error'])}") if at else ""
+    lines.append(f"bound, instance (each cell's own constants, averaged): N ≥ {format_number(result.get('instance_pulses'))}, "
+                 f"floor RMS {format_number(result.get('instance_error_floor'))}{certified} (iterate, before the read)")
+    lines.append(f"read-noise floor {format_number(result['read_noise_floor'])}; "
+                 f"write-noise floor {format_number(result['write_noise_floor'])}")
     return "\n".join(lines)
+
+
+def _vacuous(result: dict[str, Any]) -> str:
+    """Why a worst-case floor above the error the tile starts from tells nothing about this tile."""
+    floor, start = result.get("theory_error_floor"), result.get("initial_rms_error")
+    if floor is None or start is None or not floor > start:
+        return ""
+    return (f" — above the starting RMS error {format_number(start)}, so the worst case says nothing about this tile "
+            "(see the instance bound)")
 
 
 def render_summary(summary: dict[str, Any], wall_time_s: float, out_dir: str) -> str:

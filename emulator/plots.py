@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import matplotlib
@@ -23,40 +24,82 @@ def figure_bytes(figure: Any, fmt: str = "png", close: bool = True) -> bytes:
 
 
 def budget_curve_figure(result: dict[str, Any]) -> Any:
-    """Residual SP error vs pulses per cell, with the target and the theory floor."""
+    """Residual SP error vs pulses per cell: the emulation's truth (expected after the read) and the
+    prediction beside it, the iterate error, the target and the budgets."""
     curve = result["curve"]
     metric_key = "rms_error" if result["metric"] == "rms" else "relative_mean_error"
     figure, axis = plt.subplots(figsize=(6, 4))
-    pulses = [row["pulses"] for row in curve]
-    axis.loglog(pulses, [row[metric_key] for row in curve], "o-", ms=3, label=f"measured {metric_key}")
+    measured = [row for row in curve if metric_key in row]
+    if measured:
+        axis.loglog([row["pulses"] for row in measured], [row[metric_key] for row in measured], "o", ms=3,
+                    label=f"emulated {metric_key} (expected after the read)")
+    predicted = [row for row in curve if f"predicted_{metric_key}" in row]
+    if predicted:
+        axis.loglog([row["pulses"] for row in predicted], [row[f"predicted_{metric_key}"] for row in predicted], "-",
+                    label=f"predicted {metric_key}")
     if result["metric"] == "rms":
-        axis.loglog(pulses, [row["iterate_rms_error"] for row in curve], "--", label="iterate RMS (no read)")
-        if result.get("theory_error_floor"):
-            axis.axhline(result["theory_error_floor"], color="gray", ls=":", label="theory floor (SPEC §5)")
+        iterate = [row for row in curve if "predicted_iterate_rms_error" in row]
+        axis.loglog([row["pulses"] for row in iterate], [row["predicted_iterate_rms_error"] for row in iterate], "--",
+                    label="predicted iterate RMS (no read)")
+        if result.get("instance_error_floor"):
+            axis.axhline(result["instance_error_floor"], color="gray", ls=":", label="instance bound floor (iterate)")
     axis.axhline(result["target_error"], color="red", ls="-.", label="target")
-    axis.axvline(result["pulses_per_cell"], color="green", ls=":", label=f"budget N={result['pulses_per_cell']}")
+    if result.get("pulses_per_cell") and (result.get("mode") != "predicted" or result["predicted"]["reached"]):
+        axis.axvline(result["pulses_per_cell"], color="green", ls=":", label=f"budget N={result['pulses_per_cell']}")
     axis.set_xlabel("pulses per cell (ZS steps)")
     axis.set_ylabel(metric_key.replace("_", " "))
-    axis.set_title(f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, {result['reads_per_cell']} read(s)")
+    _title(axis, f"{result['device']} {result['rows']}×{result['cols']}, {result['method']} ZS, "
+                 f"{result['reads_per_cell']} read(s)")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
+    _legend_below(axis)
     return figure
 
 
+#: Characters per title line: long device specs wrap instead of widening the figure.
+_TITLE_WIDTH = 60
+
+
+def _title(axis: Any, text: str) -> None:
+    """A title wrapped after commas or spaces into lines of about `_TITLE_WIDTH` characters."""
+    lines = [""]
+    for token in re.split(r"(?<=[, ])", text):
+        if lines[-1] and len(lines[-1]) + len(token) > _TITLE_WIDTH:
+            lines.append("")
+        lines[-1] += token
+    axis.set_title("\n".join(line.strip() for line in lines), fontsize=9)
+
+
+def _legend_below(axis: Any) -> None:
+    """The legend under the axes, in two columns, so that it covers no curve and no label
+    (`figure_bytes` saves with a tight bounding box, which takes it in)."""
+    handles, labels = axis.get_legend_handles_labels()
+    if handles:
+        axis.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=7,
+                    frameon=False)
+
+
 def budget_sweep_figure(sweep: dict[str, Any]) -> Any:
-    """Pulses per cell to reach the target vs dw_min (log-log), measured and theory."""
-    results = [row for row in sweep["results"] if row["reached"]]
+    """Pulses per cell to reach the target vs dw_min (log-log): emulated, predicted and the bounds."""
+    rows = sweep["results"]
     figure, axis = plt.subplots(figsize=(6, 4))
-    axis.loglog([r["dw_min"] for r in results], [r["pulses_per_cell"] for r in results], "o-", label="measured")
-    theory = [(r["dw_min"], r["theory_pulses"]) for r in sweep["results"] if r.get("theory_pulses")]
-    if theory:
-        axis.loglog(*zip(*theory), "s--", label="theory bound (SPEC §5)")
-    exponent = sweep.get("pulses_vs_dw_min_exponent")
-    axis.set_title(f"{sweep['study']}: slope {exponent:.2f}" if exponent is not None else sweep["study"])
+    emulated = [(r["dw_min"], r["pulses_per_cell"]) for r in rows if r["mode"] == "emulated" and r["reached"]]
+    predicted = [(r["dw_min"], r["predicted_pulses_per_cell"]) for r in rows if r.get("predicted_pulses_per_cell")]
+    if predicted:
+        slope = sweep.get("predicted_pulses_vs_dw_min_exponent")
+        axis.loglog(*zip(*predicted), "-", lw=2, zorder=3,
+                    label="predicted" + (f" (slope {slope:.3f})" if slope is not None else ""))
+    if emulated:
+        slope = sweep.get("pulses_vs_dw_min_exponent")
+        axis.loglog(*zip(*emulated), "o", zorder=4, label="emulated" + (f" (slope {slope:.3f})" if slope is not None else ""))
+    for key, style, label in (("instance_pulses", "s--", "instance bound"), ("theory_pulses", "x:", "worst-case bound")):
+        points = [(r["dw_min"], r[key]) for r in rows if r.get(key)]
+        if points:
+            axis.loglog(*zip(*points), style, ms=4, label=label)
+    _title(axis, sweep["study"])
     axis.set_xlabel("dw_min")
-    axis.set_ylabel("pulses per cell to reach target")
+    axis.set_ylabel("pulses per cell to reach the target")
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
+    _legend_below(axis)
     return figure
 
 

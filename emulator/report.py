@@ -353,12 +353,14 @@ def report_sweep(folder: Path, metric: str | None) -> tuple[dict[str, bytes], st
 def report_budget(folder: Path) -> tuple[dict[str, bytes], str]:
     result = read_json_object(folder / "budget.json", BUDGET_KEYS)
     curve_rows = read_table(folder / "curve.csv", ("pulses",))
-    result["curve"] = [{key: number(value) for key, value in row.items()} for row in curve_rows]
+    # Emulated and predicted columns fill different rows: keep each row's numbers only.
+    result["curve"] = [{key: value for key, value in ((key, number(text)) for key, text in row.items())
+                        if value is not None} for row in curve_rows]
     files: dict[str, bytes] = {}
     _save(files, "budget_curve", budget_curve_figure(result))
-    keys = ["device", "rows", "cols", "method", "metric", "target_error", "reached", "pulses_per_cell",
-            "reads_per_cell", "conversions", "latency_ns", "energy_pj", "rms_error", "relative_mean_error",
-            "theory_pulses", "theory_error_floor"]
+    keys = ["device", "rows", "cols", "method", "metric", "target_error", "mode", "reached", "pulses_per_cell",
+            "predicted_pulses_per_cell", "reads_per_cell", "conversions", "latency_ns", "energy_pj", "rms_error",
+            "relative_mean_error", "instance_pulses", "instance_error_floor", "theory_pulses", "theory_error_floor"]
     text = ("# Calibration budget\n\n" + markdown_table([{"quantity": k, "value": result.get(k)} for k in keys],
                                                          ["quantity", "value"]) + "\n\n" + _figure_list(files))
     return files, text
@@ -368,10 +370,11 @@ def report_budget_sweep(folder: Path) -> tuple[dict[str, bytes], str]:
     sweep = read_json_object(folder / "sweep.json", BUDGET_SWEEP_KEYS)
     files: dict[str, bytes] = {}
     _save(files, "budget_sweep", budget_sweep_figure(sweep))
-    columns = ["sweep_value", "dw_min", "pulses_per_cell", "reached", "relative_mean_error", "rms_error",
-               "theory_pulses", "latency_ns", "energy_pj"]
-    text = (f"# Budget study {sweep['study']}\n\nSwept `{sweep['sweep_field']}`; fitted log-log slope of pulses "
-            f"vs dw_min: {sweep['pulses_vs_dw_min_exponent']}\n\n" + markdown_table(sweep["results"], columns)
+    columns = ["sweep_value", "dw_min", "mode", "pulses_per_cell", "predicted_pulses_per_cell", "reached",
+               "relative_mean_error", "rms_error", "instance_pulses", "theory_pulses", "latency_ns", "energy_pj"]
+    text = (f"# Budget study {sweep['study']}\n\nSwept `{sweep['sweep_field']}`; fitted log-log slope of pulses vs dw_min: "
+            f"{sweep['pulses_vs_dw_min_exponent']} (emulated), {sweep.get('predicted_pulses_vs_dw_min_exponent')} (predicted)"
+            "\n\n" + markdown_table(sweep["results"], columns)
             + "\n\n" + _figure_list(files))
     return files, text
 

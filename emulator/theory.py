@@ -16,11 +16,13 @@ import numpy as np
 from devices import DeviceArray
 
 _GRID_POINTS = 257
+_CHUNK_CELLS = 4096
 
 
 @dataclass(frozen=True)
 class ResponseConstants:
-    """Constants of the response functions over all cells (the worst case across the array)."""
+    """Constants of the response functions over all cells (the worst case across the array: the
+    paper's bounds; emulator/instance_bounds.py keeps them per cell)."""
 
     dw_min: float
     """Δw_min: the nominal step the bounds are written in."""
@@ -37,31 +39,37 @@ class ResponseConstants:
 
 
 def response_constants(array: DeviceArray, active_only: bool = True) -> ResponseConstants:
-    """μ_q, L_q, q_max of an array's cells from their own step laws (stuck cells excluded)."""
+    """μ_q, L_q, q_max of an array's cells from their own step laws (stuck cells excluded), the
+    worst over all cells: the constants of the paper's worst-case bounds."""
     prm = array.cell_parameters()
     b_min = np.asarray(prm["b_min"], dtype=np.float64).reshape(-1)
     b_max = np.asarray(prm["b_max"], dtype=np.float64).reshape(-1)
     keep = (b_max > b_min) if active_only else np.ones_like(b_min, dtype=bool)
     if not np.any(keep):
         raise ValueError("every cell is stuck: no response to calibrate")
-    flat = {name: np.asarray(value).reshape(-1)[keep][:, None] for name, value in prm.items()}
-    # Uniform grid plus points crowding both bounds, where laws like PowStep (γ > 1) flatten out
-    # and the monotonicity modulus is attained.
-    edge = np.geomspace(1e-7, 1e-2, 12)
-    fraction_axis = np.unique(np.concatenate([np.linspace(0.0, 1.0, _GRID_POINTS), edge, 1.0 - edge]))
-    fractions = fraction_axis[None, :]
-    lows, highs = flat["b_min"], flat["b_max"]
-    spacing = highs - lows
-    grid = lows + spacing * fractions
-    step = array.config.dw_min
-    q_up = array.law.delta_up(grid, flat) / step
-    q_down = array.law.delta_down(grid, flat) / step
-    dq_up = np.gradient(q_up, fraction_axis, axis=1) / spacing
-    dq_down = np.gradient(q_down, fraction_axis, axis=1) / spacing
-    mu = float(np.min(np.minimum(dq_down, -dq_up)))
-    l_q = float(np.max(0.5 * (dq_down - dq_up)))
-    q_max = float(np.max(np.maximum(np.abs(q_up), np.abs(q_down))))
-    return ResponseConstants(dw_min=step, mu_q=mu, l_q=l_q, q_max=q_max, cells=int(keep.sum()))
+    if array.law.affine:  # q± linear in g: the two ends give the slopes and the extremes
+        fraction_axis = np.array([0.0, 1.0])
+    else:
+        # Uniform grid plus points crowding both bounds, where laws like PowStep (γ > 1) flatten
+        # out and the monotonicity modulus is attained.
+        edge = np.geomspace(1e-7, 1e-2, 12)
+        fraction_axis = np.unique(np.concatenate([np.linspace(0.0, 1.0, _GRID_POINTS), edge, 1.0 - edge]))
+    cells = np.flatnonzero(keep)
+    mu, l_q, q_max = math.inf, -math.inf, 0.0
+    for first in range(0, cells.size, _CHUNK_CELLS):  # bounded memory on large tiles
+        chunk = cells[first:first + _CHUNK_CELLS]
+        flat = {name: np.asarray(value).reshape(-1)[chunk][:, None] for name, value in prm.items()}
+        lows, spacing = flat["b_min"], flat["b_max"] - flat["b_min"]
+        grid = lows + spacing * fraction_axis[None, :]
+        step = array.config.dw_min
+        q_up = array.law.delta_up(grid, flat) / step
+        q_down = array.law.delta_down(grid, flat) / step
+        dq_up = np.gradient(q_up, fraction_axis, axis=1) / spacing
+        dq_down = np.gradient(q_down, fraction_axis, axis=1) / spacing
+        mu = min(mu, float(np.min(np.minimum(dq_down, -dq_up))))
+        l_q = max(l_q, float(np.max(0.5 * (dq_down - dq_up))))
+        q_max = max(q_max, float(np.max(np.maximum(np.abs(q_up), np.abs(q_down)))))
+    return ResponseConstants(dw_min=array.config.dw_min, mu_q=mu, l_q=l_q, q_max=q_max, cells=int(keep.sum()))
 
 
 @dataclass(frozen=True)

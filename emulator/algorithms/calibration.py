@@ -9,7 +9,7 @@ The program never sees the true symmetric point; the harness hooks below compare
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generator, Literal
+from typing import Annotated, Any, Callable, Generator, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
@@ -58,28 +58,18 @@ def zero_shift(
     "programming"); everything else is booked under `phase`.
     """
     yield SetPhase(phase)
-    shape = ctl.tile_shape(tile)
-    cells = shape[0] * shape[1]
     yield from zero_shift_pulses(ctl, tile, array, steps, method, checkpoints)
-    estimate = yield ReadCells(tile, array, reads)
-    if reference == "digital":
-        yield Digital(cells, "store_reference")
-    else:
-        if reference_array is None:
-            raise ValueError("reference='analog' needs reference_array")
-        tolerance = program_tolerance if program_tolerance is not None else ctl.device_config(tile, reference_array).dw_min
-        yield SetPhase("programming")
-        yield ProgramAndVerify(tile, reference_array, estimate, tolerance, max_iterations=program_max_iterations,
-                               reads=reads)
-        yield SetPhase(phase)
-    return estimate
+    return (yield from store_reference(ctl, tile, array, reads, reference, reference_array, program_tolerance,
+                                       program_max_iterations, phase))
 
 
 def zero_shift_pulses(ctl: Controller, tile: str, array: str, steps: int, method: Method = "stochastic",
-                      checkpoints: list[int] | None = None, progress: bool = True) -> Generator[Any, Any, None]:
+                      checkpoints: list[int] | None = None, progress: bool = True,
+                      until: Callable[[], bool] | None = None) -> Generator[Any, Any, int]:
     """The pulses of ZS alone: `steps` tile-wide steps, random ±1 per cell or alternating all-up /
     all-down, under the current phase (checkpoints announced at the given steps; progress
-    reported to the controller unless `progress` is false)."""
+    reported to the controller unless `progress` is false). After a checkpoint a harness's
+    `until()` may end the pulses there (the budget's truth-side stop). Returns the steps done."""
     shape = ctl.tile_shape(tile)
     marks = set(checkpoints or [])
     report_every = max(1, steps // 100)
@@ -90,8 +80,32 @@ def zero_shift_pulses(ctl: Controller, tile: str, array: str, steps: int, method
             yield SignPattern(tile, array, random_up_mask(ctl.rng, shape))
         if step in marks:
             ctl.checkpoint("zero_shift", step)
+            if until is not None and until():
+                return step
         if progress and step % report_every == 0:
             ctl.progress(step, steps)
+    return steps
+
+
+def store_reference(ctl: Controller, tile: str, array: str, reads: int = 1, reference: ReferenceMode = "digital",
+                    reference_array: str | None = None, program_tolerance: float | None = None,
+                    program_max_iterations: int = 20, phase: str = "calibration") -> Generator[Any, Any, np.ndarray]:
+    """Read every cell `reads` times and set the reference: a digital offset, or an analog
+    reference array programmed to the estimate (phase "programming", then back to `phase`).
+    Returns the estimate."""
+    shape = ctl.tile_shape(tile)
+    estimate = yield ReadCells(tile, array, reads)
+    if reference == "digital":
+        yield Digital(shape[0] * shape[1], "store_reference")
+    else:
+        if reference_array is None:
+            raise ValueError("reference='analog' needs reference_array")
+        tolerance = program_tolerance if program_tolerance is not None else ctl.device_config(tile, reference_array).dw_min
+        yield SetPhase("programming")
+        yield ProgramAndVerify(tile, reference_array, estimate, tolerance, max_iterations=program_max_iterations,
+                               reads=reads)
+        yield SetPhase(phase)
+    return estimate
 
 
 class ZeroShiftParams(BaseModel):

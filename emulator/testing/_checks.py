@@ -22,6 +22,7 @@ from emulator.testing._invariants import (
 )
 from emulator.testing._phases import check_phase_ledger
 from emulator.testing._records import HarnessResult
+from emulator.instance_bounds import InstanceBound, cell_constants
 from emulator.theory import response_constants, zero_shift_bound
 
 
@@ -187,44 +188,74 @@ def check_deterministic(result: HarnessResult) -> None:
 
 # ------------------------------------------------------------------------------- calibration
 def check_calibration_bound(result: HarnessResult, tile: str, array: str, pulses: int | None = None,
-                            method: str = "stochastic", slack: float = 1.0) -> None:
-    """The last-iterate zero-shifting bound of SPEC §5 holds for an array after calibration:
-    mean over cells (stuck cells and dead lines excluded) of (g_N − w⋄)²
-    ≤ slack·[(1 − 2Δw·μ_q)^N·mean (g_0 − w⋄)² + floor].
+                            method: str = "stochastic", slack: float = 1.0, bound: str = "instance",
+                            false_alarm: float = 1e-6) -> None:
+    """The zero-shifting last-iterate bound of SPEC §5 holds for an array after calibration (stuck
+    cells and dead lines excluded); `pulses` is N (default: the most pulses any cell received),
+    `method` "stochastic" or "cyclic". Raises ValueError for devices without a monotone response.
 
-    `pulses` is N (default: the most pulses any cell of the array received); method
-    "stochastic" or "cyclic". The bound is on an expectation; `slack` > 1 absorbs the
-    sampling spread of small tiles. Raises ValueError for devices without a monotone response.
+    bound="instance" (tight): each cell's own bound B_i ≥ E (g_N − w⋄)² (emulator/instance_bounds.py);
+    fails when Σ_i (g_N,i − w⋄_i)²/B_i exceeds slack × the χ²(cells) quantile at `false_alarm` (each
+    term at most a χ²₁ in expectation ≤ 1 when the errors are Gaussian: sums of many small pulses).
+    It catches a program whose pulses go the wrong way. bound="worst-case": the paper's bound with
+    the worst cell's constants, mean over cells ≤ slack × [(1 − 2Δw·μ_q)^N·mean (g_0 − w⋄)² + floor];
+    loose by orders of magnitude on real presets, it only catches gross failures.
     """
     device = result.device(tile, array)
     key = f"{tile}/{array}"
-    constants = response_constants(device)
-    if constants.mu_q <= 0:
-        raise ValueError(f"{key}: the response is not monotone (μ_q = {constants.mu_q:.3g}); "
-                         "the SPEC §5 bound does not apply")
-    bound = zero_shift_bound(constants, method)
     if pulses is None:
         up, down = result.recorder.arrays[key].per_cell()
         pulses = int((up + down).max(initial=0))
     prm = device.cell_parameters()
     active = np.asarray(prm["b_max"]) > np.asarray(prm["b_min"])
     dead = getattr(result.hardware.tile(tile), "dead", None)
-    if dead is not None:
-        active = active & ~dead
-    if not active.any():
+    kept = active & ~dead if dead is not None else active
+    if not kept.any():
         raise ValueError(f"{key}: every cell is stuck or on a dead line; nothing was calibrated")
     sp = device.symmetric_point()
     start = result.initial_state[key]["g"].astype(np.float64)
-    initial = float(np.mean((start - sp)[active] ** 2))
-    measured = float(np.mean((device.g.astype(np.float64) - sp)[active] ** 2))
-    predicted = bound.mean_square_error(pulses, initial)
+    if bound == "instance":
+        _check_instance_bound(key, device, start, sp, active, kept, pulses, method, slack, false_alarm)
+        return
+    constants = response_constants(device)
+    if constants.mu_q <= 0:
+        raise ValueError(f"{key}: the response is not monotone (μ_q = {constants.mu_q:.3g}); "
+                         "the SPEC §5 bound does not apply")
+    worst = zero_shift_bound(constants, method)
+    initial = float(np.mean((start - sp)[kept] ** 2))
+    measured = float(np.mean((device.g.astype(np.float64) - sp)[kept] ** 2))
+    predicted = worst.mean_square_error(pulses, initial)
     if not measured <= slack * predicted:
         raise AssertionError(
-            f"calibration bound violated on {key} ({method}, N = {pulses}): mean square distance to the "
-            f"symmetric point {measured:.4g} > {slack:g} × bound {predicted:.4g} "
-            f"(initial {initial:.4g}, contraction {bound.contraction_per_step:.6f}/pulse, floor "
-            f"{bound.error_floor:.4g}; dw_min {constants.dw_min:.3g}, mu_q {constants.mu_q:.3g}, "
-            f"q_max {constants.q_max:.3g})")
+            f"calibration bound (worst case) violated on {key} ({method}, N = {pulses}): mean square distance to "
+            f"the symmetric point {measured:.4g} > {slack:g} × bound {predicted:.4g} (initial {initial:.4g}, "
+            f"contraction {worst.contraction_per_step:.6f}/pulse, floor {worst.error_floor:.4g}; dw_min "
+            f"{constants.dw_min:.3g}, mu_q {constants.mu_q:.3g}, q_max {constants.q_max:.3g})")
+
+
+def _check_instance_bound(key: str, device: Any, start: np.ndarray, sp: np.ndarray, active: np.ndarray,
+                          kept: np.ndarray, pulses: int, method: str, slack: float, false_alarm: float) -> None:
+    from scipy.stats import chi2  # the kit's test extra
+
+    constants = cell_constants(device)
+    if not np.all(constants.mu > 0):
+        raise ValueError(f"{key}: the response is not monotone in every cell (min G' = {float(constants.mu.min()):.3g}); "
+                         "the SPEC §5 bound does not apply")
+    flat_active = active.reshape(-1)
+    square, _ = InstanceBound(constants, (start - sp).reshape(-1)[flat_active], method).per_cell(pulses)
+    within = kept.reshape(-1)[flat_active]
+    error = (device.g.astype(np.float64) - sp).reshape(-1)[flat_active][within]
+    # The state's float rounding: a few ulps of the cell's range per cell.
+    rounding = (64 * float(np.finfo(device.dtype).eps) * constants.span[within]) ** 2
+    ratio = error ** 2 / (square[within] + rounding)
+    limit = slack * float(chi2.isf(false_alarm, ratio.size))
+    if not float(ratio.sum()) <= limit:
+        worst = int(np.argmax(ratio))
+        raise AssertionError(
+            f"calibration bound (instance) violated on {key} ({method}, N = {pulses}): Σ (g − w⋄)²/B over "
+            f"{ratio.size} cells is {float(ratio.sum()):.4g} > {limit:.4g} (χ² quantile at {false_alarm:g}); mean "
+            f"square distance {float(np.mean(error ** 2)):.4g} vs mean bound {float(np.mean(square[within])):.4g}; "
+            f"worst cell {float(error[worst] ** 2):.4g} vs its bound {float(square[within][worst]):.4g}")
 
 
 # ------------------------------------------------------------------------------- all

@@ -29,7 +29,8 @@ from emulator.scenario import load_scenario
 PROGRAM_MODULE = "emulator.algorithms.calibration"
 #: The program side of the calibration module (the truth hooks iterate_error, residual_error,
 #: _probe and _finalize live there too, but only the harness calls them).
-PROGRAM_FUNCTIONS = {"zero_shift", "zero_shift_pulses", "_calibration_program", "random_up_mask", "log_spaced_checkpoints"}
+PROGRAM_FUNCTIONS = {"zero_shift", "zero_shift_pulses", "store_reference", "_calibration_program", "random_up_mask",
+                     "log_spaced_checkpoints"}
 #: What a program may use of its controller: shapes, the datasheet config, its rng, announcements.
 CONTROLLER_API = {"tile_shape", "device_config", "rng", "checkpoint", "progress", "metric", "now_ns"}
 

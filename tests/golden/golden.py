@@ -69,7 +69,7 @@ def cases() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in sorted(SCENARIOS.glob("*.toml")):
         name = path.stem
-        if name == "zs_pulses_vs_dwmin":
+        if name in BUDGET_SHRINK:
             found[name] = ["budget", "--config", f"shrunk:{path.name}"]
             continue
         extra = SHRINK.get(name, TRAINING if name.startswith("digits_") else None)
@@ -81,17 +81,21 @@ def cases() -> dict[str, list[str]]:
     return found
 
 
-BUDGET_SHRINK = {"rows": 24, "cols": 24, "max_pulses": 600, "checkpoints": 20, "sweep_values": [400, 800]}
+#: Budget studies by name, and how each is shrunk: 24×24, short caps, two emulated and one predicted value.
+BUDGET_SHRINK: dict[str, dict[str, object]] = {
+    "zs_pulses_vs_dwmin": {"rows": 24, "cols": 24, "max_pulses": 600, "checkpoints": 20,
+                           "sweep_values": [0.005, 0.0025, 1.6e-6], "emulate_max_cell_pulses": 1e7},
+}
 
 
 def shrunk_budget(path: Path, folder: Path) -> str:
-    """A copy of a budget study with BUDGET_SHRINK applied (YAML, which budgets read as well)."""
+    """A copy of a budget study with its BUDGET_SHRINK applied (YAML, which budgets read as well)."""
     import tomllib
 
     import yaml
 
     document = tomllib.loads(path.read_text())
-    document.update(BUDGET_SHRINK)
+    document.update(BUDGET_SHRINK[path.stem])
     target = folder / f"{path.stem}.yaml"  # the budget's outputs do not record its config path
     target.write_text(yaml.safe_dump(document))
     return str(target)

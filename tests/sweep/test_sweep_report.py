@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from emulator.cli import main
-from emulator.registry import PROGRAMS, program_names
+from emulator.registry import get_program, program_names
 from emulator.report import RUN_FIGURES, build_report, headline_metric
 from emulator.sweep import plan_sweep, run_sweep, sweep_seeds
 from emulator.workloads import DigitsParams, hardware_toml, training_hardware
@@ -198,10 +198,10 @@ def test_report_of_training_sweep_plots_the_programs_headline_metric(training_sw
     assert len(files["sweep_bars.png"]) > 1000
     assert "energy_pj over" not in markdown
     rows = _rows(training_sweep)
-    assert headline_metric(rows, PROGRAMS["train_ttv2"]) == "result.final_test_accuracy"
+    assert headline_metric(rows, get_program("train_ttv2")) == "result.final_test_accuracy"
     assert headline_metric(rows, None) == "energy_pj"  # a program this installation does not know
     without_accuracy = [{k: v for k, v in row.items() if "accuracy" not in k} for row in rows]
-    assert headline_metric(without_accuracy, PROGRAMS["train_ttv2"]) == "result.final_test_loss"  # regression
+    assert headline_metric(without_accuracy, get_program("train_ttv2")) == "result.final_test_loss"  # regression
 
 
 def test_report_of_training_run_draws_the_programs_figures(training_sweep: Path) -> None:
@@ -214,7 +214,7 @@ def test_report_of_training_run_draws_the_programs_figures(training_sweep: Path)
 
 def test_every_program_declares_known_figures_and_a_headline() -> None:
     for name in program_names():
-        entry = PROGRAMS[name]
+        entry = get_program(name)
         assert entry.headline, name
         assert set(entry.figures) <= set(RUN_FIGURES), name
 
@@ -226,7 +226,7 @@ def test_sweep_report_skips_a_metric_that_is_the_same_in_every_run() -> None:
              "result.final_test_loss": loss, "energy_pj": "5.0", "latency_ns": "7.0"}
             for i, (lr, loss) in enumerate([("0.1", "0.3"), ("0.2", "0.2")])]
     params = ["program.params.learning_rate"]
-    assert headline_metric(rows, PROGRAMS["train_ttv2"], params) == "result.final_test_loss"
+    assert headline_metric(rows, get_program("train_ttv2"), params) == "result.final_test_loss"
     flat = [{**row, "result.final_test_loss": "0.3"} for row in rows]
-    assert headline_metric(flat, PROGRAMS["train_ttv2"], params) == "result.final_test_accuracy"
+    assert headline_metric(flat, get_program("train_ttv2"), params) == "result.final_test_accuracy"
     assert headline_metric([{**row, "latency_ns": str(i)} for i, row in enumerate(flat)], None, params) == "latency_ns"

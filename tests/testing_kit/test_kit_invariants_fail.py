@@ -236,7 +236,7 @@ def test_calibration_bound_fails_for_a_routine_that_does_not_calibrate():
 
     fine = {"t0": TileSpec(3, 3, {"W": soft_bounds_with_states(1000)})}
     result = run_program(pump_up, fine, steps=800)
-    with pytest.raises(AssertionError, match=r"(?s)calibration bound violated on t0/W \(stochastic, N = 800\)"):
+    with pytest.raises(AssertionError, match=r"(?s)calibration bound \(instance\) violated on t0/W \(stochastic, N = 800\)"):
         check_calibration_bound(result, "t0", "W")
     check_calibration_bound(run_program(zero_shift, fine, tile="t0", array="W", steps=800), "t0", "W")
     constant = {"t0": TileSpec(2, 2, {"W": ConstantStepConfig()})}
