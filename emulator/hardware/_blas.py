@@ -23,13 +23,9 @@ _SCANS = [0]
 
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit the BLAS thread pools to one thread inside the block (no-op without threadpoolctl)."""
+    """Limit the BLAS thread pools to one thread inside the block."""
     if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - scikit-learn brings it
-            yield
-            return
+        from threadpoolctl import ThreadpoolController
         _CONTROLLER.append(ThreadpoolController())
         _SCANS[0] = 1
     limits: Any = _CONTROLLER[0].limit(limits=1, user_api="blas")
