@@ -268,7 +268,7 @@ def test_budget_progress_goes_to_stderr_with_the_zs_steps(tmp_path: Path) -> Non
 
     done = subprocess.run([sys.executable, "-m", "emulator", "budget", "--device", DEVICE, "--rows", "128", "--cols",
                            "128", "--target-error", "0.02", "--json"], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "AIMC_PROGRESS_SECONDS": "0.2"})
+                          env={**os.environ, "AIMC_PROGRESS_SECONDS": "0.01"})
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)  # stdout holds the JSON only
     assert "128×128: prediction, then ZS pulses …" in done.stderr
