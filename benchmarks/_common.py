@@ -25,7 +25,9 @@ if str(REPO) not in sys.path:  # runnable from any directory even without the ed
     sys.path.insert(0, str(REPO))
 
 from devices import SoftBoundsConfig  # noqa: E402
-from emulator.hardware import Controller, Hardware, SignPattern, TileSpec, UpdateParameters  # noqa: E402
+from emulator.hardware import (  # noqa: E402
+    Controller, Hardware, PulseTrain, Read, SignPattern, TileSpec, UpdateParameters,
+)
 
 # ---------------------------------------------------------------------------- reference figures
 #: Figures of issue 8, measured on this machine with the established C++ simulator / numpy.
@@ -157,6 +159,38 @@ def build_hardware(rows: int, cols: int | None = None, sigma: float = 0.0, tiles
     if update is not None:
         spec["update"] = update
     return Hardware({f"t{i}": TileSpec(**spec) for i in range(tiles)}, seed=seed)
+
+
+@dataclass
+class TrainingStep:
+    """The 512×512 training step of issues 8 and 17: per sample a forward read, a backward read of
+    the error against a linear teacher and a BL-31 stochastic update (σ 0.3 by default)."""
+
+    hardware: Hardware
+    start_state: np.ndarray
+    xs: np.ndarray
+    targets: np.ndarray
+    learning_rate: float
+
+    @classmethod
+    def build(cls, samples: int, learning_rate: float = 0.01, sigma: float = 0.3, n: int = 512) -> "TrainingStep":
+        update = UpdateParameters(desired_bl=31, update_bl_management=False)
+        hardware = build_hardware(n, sigma=sigma, update=update)
+        rng = np.random.default_rng(11)
+        teacher = (0.05 * rng.standard_normal((n, n))).astype(np.float32)
+        xs = rng.uniform(-1.0, 1.0, (samples, n)).astype(np.float32)
+        return cls(hardware, hardware.tile("t0").array("W").g.copy(), xs, xs @ teacher.T, learning_rate)
+
+    def program(self, ctl: Controller) -> Any:
+        for x, target in zip(self.xs, self.targets):
+            y = yield Read("t0", "W", x, "forward")
+            d = y - target
+            yield Read("t0", "W", d, "backward")
+            yield PulseTrain("t0", "W", x, d, self.learning_rate)
+
+    def reset(self) -> None:
+        """Back to the starting conductances, so every repeat trains the same tile."""
+        self.hardware.tile("t0").array("W").set_conductance(self.start_state)
 
 
 def alternating_pulses(ctl: Controller, tile: str, array: str, pulses: int):

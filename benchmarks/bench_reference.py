@@ -27,12 +27,10 @@ import time
 import tomllib
 from pathlib import Path
 
-import numpy as np
 
 from _common import (
-    REPO, Controller, Row, build_hardware, fmt_ratio, fmt_time, interleaved, main_single, progress, row,
+    REPO, Controller, Row, TrainingStep, fmt_ratio, fmt_time, interleaved, main_single, progress, row,
 )
-from emulator.hardware import PulseTrain, Read, UpdateParameters
 
 SECTION = "beside the reference"
 REFERENCE_PYTHON = Path(os.environ.get("AIMC_REFERENCE_PYTHON", "/work/venvs/aihwkit/bin/python"))
@@ -45,27 +43,13 @@ def _reference_available() -> bool:
 
 
 def step(repeats: int, samples: int) -> list[Row]:
-    update = UpdateParameters(desired_bl=31, update_bl_management=False)
-    hardware = build_hardware(N, sigma=0.3, update=update)
-    array = hardware.tile("t0").array("W")
-    rng = np.random.default_rng(11)
-    teacher = (0.05 * rng.standard_normal((N, N))).astype(np.float32)
-    xs = rng.uniform(-1.0, 1.0, (samples, N)).astype(np.float32)
-    targets = xs @ teacher.T
-    start_state = array.g.copy()
-
-    def program(ctl):
-        for x, target in zip(xs, targets):
-            y = yield Read("t0", "W", x, "forward")
-            d = y - target
-            yield Read("t0", "W", d, "backward")
-            yield PulseTrain("t0", "W", x, d, 0.01)
+    workload = TrainingStep.build(samples)
 
     def emulator() -> float:
-        array.set_conductance(start_state)
-        ctl = Controller(hardware)
+        workload.reset()
+        ctl = Controller(workload.hardware)
         t = time.perf_counter()
-        ctl.run(program)
+        ctl.run(workload.program)
         return (time.perf_counter() - t) / samples
 
     def reference() -> float:

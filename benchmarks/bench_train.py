@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from _common import (
-    REF_TRAIN_STEP_S, Controller, Row, build_hardware, fmt_rate, fmt_ratio, fmt_time, interleaved, main_single,
+    REF_TRAIN_STEP_S, Controller, Row, TrainingStep, build_hardware, fmt_rate, fmt_ratio, fmt_time, interleaved, main_single,
     progress, row,
 )
 from emulator.hardware import PulseTrain, Read, UpdateParameters, plan_pulse_train
@@ -107,21 +107,8 @@ def pulse_train(sigma: float, repeats: int, samples: int) -> list[Row]:
 
 
 def training_step(repeats: int, samples: int, lr: float, sigma: float = 0.3, primary: bool = True) -> list[Row]:
-    update = UpdateParameters(desired_bl=31, update_bl_management=False)
-    hardware = build_hardware(N, sigma=sigma, update=update)
-    array = hardware.tile("t0").array("W")
-    rng = np.random.default_rng(11)
-    teacher = (0.05 * rng.standard_normal((N, N))).astype(np.float32)
-    xs = rng.uniform(-1.0, 1.0, (samples, N)).astype(np.float32)
-    targets = xs @ teacher.T
-    start_state = array.g.copy()
-
-    def step_program(ctl):
-        for x, target in zip(xs, targets):
-            y = yield Read("t0", "W", x, "forward")
-            d = y - target
-            yield Read("t0", "W", d, "backward")
-            yield PulseTrain("t0", "W", x, d, lr)
+    workload = TrainingStep.build(samples, lr, sigma, N)
+    hardware, xs, targets, step_program = workload.hardware, workload.xs, workload.targets, workload.program
 
     def reads_program(ctl):
         for x, target in zip(xs, targets):
@@ -132,7 +119,7 @@ def training_step(repeats: int, samples: int, lr: float, sigma: float = 0.3, pri
     tally = {"events": 0, "commands": 0, "pulses": 0, "runs": 0}
 
     def run(program) -> float:
-        array.set_conductance(start_state)
+        workload.reset()
         ctl = Controller(hardware)
         events, commands, pulses = recorder.events, sum(recorder.commands.values()), recorder.total_pulses()
         t = time.perf_counter()
@@ -148,7 +135,7 @@ def training_step(repeats: int, samples: int, lr: float, sigma: float = 0.3, pri
     timings = interleaved({"step": lambda: run(step_program), "reads": lambda: run(reads_program)},
                           repeats=repeats, warmup=1)
     step, reads = timings["step"].median, timings["reads"].median
-    cells = array.size
+    cells = workload.start_state.size
     runs = max(1, tally["runs"])
     pulses_per_cell = tally["pulses"] / (runs * samples * cells)
     speedup = REF_TRAIN_STEP_S / step

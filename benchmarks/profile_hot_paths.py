@@ -33,9 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import REPO, Controller, build_hardware, header
+from _common import REPO, Controller, TrainingStep, build_hardware, header
 from emulator.algorithms.calibration import zero_shift
-from emulator.hardware import PulseTrain, Read, UpdateParameters
 
 
 def workload(path: str):
@@ -52,19 +51,9 @@ def workload(path: str):
         return (lambda: Controller(hardware).run(zero_shift, tile="t0", array="W", steps=steps, method="cyclic"),
                 f"512² cyclic ZS σ=0, {steps} steps (+ final ReadCells)")
     if path == "train":
-        hardware = build_hardware(512, sigma=0.3, update=UpdateParameters(desired_bl=31, update_bl_management=False))
-        rng = np.random.default_rng(11)
-        teacher = (0.05 * rng.standard_normal((512, 512))).astype(np.float32)
         samples = 40
-        xs = rng.uniform(-1.0, 1.0, (samples, 512)).astype(np.float32)
-        targets = xs @ teacher.T
-
-        def program(ctl):
-            for x, target in zip(xs, targets):
-                y = yield Read("t0", "W", x, "forward")
-                d = y - target
-                yield Read("t0", "W", d, "backward")
-                yield PulseTrain("t0", "W", x, d, 0.01)
+        workload = TrainingStep.build(samples)
+        hardware, program = workload.hardware, workload.program
 
         return (lambda: Controller(hardware).run(program),
                 f"512×512 training step σ=0.3, BL 31, lr 0.01, {samples} samples")
