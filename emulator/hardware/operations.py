@@ -112,9 +112,13 @@ class OperationStream:
     def __init__(self) -> None:
         self.phase = "idle"
         self.observers: list[OperationObserver] = []
+        self.wants_slot_pulses = False
+        """Whether an observer reads `Operation.slot_pulses`; writes whose per-slot pulses cost
+        extra to count (count writes, sign patterns) leave them None when none does."""
 
     def subscribe(self, observer: OperationObserver) -> None:
         self.observers.append(observer)
+        self.wants_slot_pulses = self.wants_slot_pulses or getattr(observer, "wants_slot_pulses", False)
 
     def emit(self, kind: OperationKind, component: str, start_ps: float, end_ps: float, **fields: Any) -> Operation:
         """Record one finished operation under the current phase and hand it to every observer

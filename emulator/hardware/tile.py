@@ -225,7 +225,7 @@ class Tile:
                 yield self.env.timeout(self.costs.write_ps(slots))
                 array.pulse_counts(self._reachable(counts))
             self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2,
-                          self.costs.slot_pulses(counts))
+                          self.costs.slot_pulses(counts) if self.stream.wants_slot_pulses else None)
 
     def sign_pattern(self, cmd: SignPattern) -> Done:
         array = self.array(cmd.array)
@@ -267,7 +267,8 @@ class Tile:
                     array.pulse_signs(self._reachable(signs))
                 fired = (int(np.count_nonzero(signs > 0)), int(np.count_nonzero(signs < 0)))
                 self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2,
-                              np.array([n for n in fired if n], dtype=np.int64))
+                              np.array([n for n in fired if n], dtype=np.int64) if self.stream.wants_slot_pulses
+                              else None)
 
     def set_weights(self, cmd: SetWeights) -> Done:
         """Idealized programming (no pulses, no time): see `SetWeights`."""

@@ -26,6 +26,8 @@ class Tracer:
     """Turns the operation stream into trace events: writes (and their slots, with the pulses
     of each), reads, ADC conversions and digital work; subscribing it changes nothing else."""
 
+    wants_slot_pulses = True
+
     def __init__(self) -> None:
         self.events: list[TraceEvent] = []
 
