@@ -15,11 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-#: Pulse-run updates of at least this many pulses are split into min(MAX_CHUNKS, pulses //
-#: CHUNK_PULSES) equal ranges of cells, shared with the helper thread.
+#: Pulse-run updates of at least this many pulses are shared with the helper thread, in CHUNKS
+#: equal ranges of cells.
 PARALLEL_MIN_PULSES = 1 << 16
-CHUNK_PULSES = 1 << 14
-MAX_CHUNKS = 16
+CHUNKS = 16
 
 _HELPER_POOL: list[ThreadPoolExecutor] = []
 
@@ -48,13 +47,6 @@ def helper_pool() -> ThreadPoolExecutor:
     if not _HELPER_POOL:
         _HELPER_POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulse-runs"))
     return _HELPER_POOL[0]
-
-
-def chunk_ranges(cells: int, pulses: int) -> list[slice]:
-    """Equal ranges of `cells` flat cells for an update of `pulses` pulses (≥ PARALLEL_MIN_PULSES)."""
-    chunk_count = min(MAX_CHUNKS, pulses // CHUNK_PULSES)
-    bounds = np.linspace(0, cells, chunk_count + 1).astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def apply_chunks(apply: Callable[[int], None], count: int) -> None:

@@ -14,8 +14,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from devices._kernels import apply_affine_pulse, apply_affine_runs, apply_affine_runs_batch, total_pulses, update_offsets
-from devices._parallel import PARALLEL_MIN_PULSES, apply_chunks, chunk_ranges
+from devices._kernels import (apply_affine_pulse, apply_affine_runs_batch, apply_affine_runs_chunk, chunk_offsets,
+                              update_offsets)
+from devices._parallel import CHUNKS, PARALLEL_MIN_PULSES, apply_chunks
 from devices._random import NormalStream
 from devices.response import StepLaw
 
@@ -150,39 +151,28 @@ class PulseEngine:
                            self._sigma_and_one, up_std, down_std, self._multiplicative)
 
     def _apply_affine_runs(self, g: np.ndarray, touched: np.ndarray, flat_counts: np.ndarray) -> None:
-        """Pulse runs of an affine law on flat g, cell by cell in one compiled loop, with one c2c
-        draw per pulse in cell order (one update of the stream); large updates in chunks of
-        cells on two threads, each chunk drawing its own positions (devices/_parallel.py)."""
+        """Pulse runs of an affine law on flat g, cell by cell in compiled loops, with one c2c
+        draw per pulse in cell order (one update of the stream), in CHUNKS equal ranges of cells
+        that draw their own positions; large updates share the chunks with a helper thread
+        (devices/_parallel.py)."""
         noisy = self.sigma > 0.0
         update = self.normals.take() if noisy else 0
-        total = int(total_pulses(flat_counts))
+        bounds, offsets = chunk_offsets(flat_counts, CHUNKS)
+        total = int(offsets[-1])
         if total == 0:
             return
-        buffer = self._scratch_flat("run_noise", total if noisy else 0)
-        if total < PARALLEL_MIN_PULSES:
-            noise = self.normals.fill(buffer, update) if noisy else self._no_noise
-            self._runs(g, flat_counts, self._kernel_arrays, noise, touched)
-            return
-        chunks = chunk_ranges(flat_counts.size, total)
-        offsets = np.cumsum([0] + [int(total_pulses(flat_counts[chunk])) for chunk in chunks]) if noisy else None
+        draws = self._scratch_flat("run_draws", total if noisy else 0, np.float32)
+        up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = self._kernel_arrays
 
-        def apply(index: int) -> None:
-            cells = chunks[index]
-            arrays = tuple(array[cells] if array.size else array for array in self._kernel_arrays)
-            noise = self._no_noise
-            if offsets is not None:
-                start = int(offsets[index])
-                noise = self.normals.fill(buffer[start:int(offsets[index + 1])], update, start)
-            self._runs(g[cells], flat_counts[cells], arrays, noise, touched[cells])
+        def apply(chunk: int, bounds: np.ndarray = bounds, offsets: np.ndarray = offsets) -> None:
+            apply_affine_runs_chunk(chunk, bounds, offsets, g, flat_counts, up_a, up_c, down_a, down_c, b_min, b_max,
+                                    self.normals.key0, self.normals.key1, update, draws, self._sigma_and_one, up_std,
+                                    down_std, self._multiplicative, touched)
 
-        apply_chunks(apply, len(chunks))
-
-    def _runs(self, g: np.ndarray, counts: np.ndarray, arrays: tuple[np.ndarray, ...], noise: np.ndarray,
-              touched: np.ndarray) -> None:
-        """The compiled pulse runs on flat cells, with their kernel arrays and draws."""
-        up_a, up_c, down_a, down_c, b_min, b_max, up_std, down_std = arrays
-        apply_affine_runs(g, counts, up_a, up_c, down_a, down_c, b_min, b_max, noise, self._sigma_and_one,
-                          up_std, down_std, self._multiplicative, touched)
+        if total < PARALLEL_MIN_PULSES:  # one call for all the cells
+            apply(0, np.array([0, flat_counts.size]), np.array([0, total]))
+        else:
+            apply_chunks(apply, CHUNKS)
 
     # ------------------------------------------------------------------ other laws (numpy)
     def _step(self, g: np.ndarray, prm: Mapping[str, np.ndarray], up: bool | np.ndarray) -> None:
@@ -263,9 +253,10 @@ class PulseEngine:
             self._step(values[:m], prefix, up)
         g[order] = values
 
-    def _scratch_flat(self, name: str, size: int) -> np.ndarray:
-        """A reusable 1-D buffer of at least `size` elements (its first `size` returned)."""
+    def _scratch_flat(self, name: str, size: int, dtype: np.dtype | type | None = None) -> np.ndarray:
+        """A reusable 1-D buffer of at least `size` elements of `dtype` (the state's by default;
+        its first `size` returned)."""
         buffer = self._scratch.get(name)
         if buffer is None or buffer.size < size:
-            buffer = self._scratch[name] = np.empty(max(size, 1024), dtype=self.dtype)
+            buffer = self._scratch[name] = np.empty(max(size, 1024), dtype=dtype or self.dtype)
         return buffer[:size]

@@ -47,13 +47,16 @@ def _popcount64(word: np.uint64) -> np.uint64:
 
 @njit(cache=True, nogil=True)
 def signed_coincidences(row_words: np.ndarray, column_words: np.ndarray, row_sign: np.ndarray,
-                        column_sign: np.ndarray, out: np.ndarray) -> None:
-    """out[i, j] = row_sign[i]·column_sign[j]·Σ_w popcount(row_words[i, w] & column_words[j, w]).
+                        column_sign: np.ndarray, out: np.ndarray) -> tuple[int, int]:
+    """out[i, j] = row_sign[i]·column_sign[j]·Σ_w popcount(row_words[i, w] & column_words[j, w]);
+    returns the up and down pulses, (Σ positive, Σ |negative|) of out.
 
     Words hold the firing bits of 64 slots each (rows × words and cols × words, uint64).
     """
     rows, words = row_words.shape
     cols = column_words.shape[0]
+    up = 0
+    down = 0
     for i in range(rows):
         for j in range(cols):
             out[i, j] = 0
@@ -63,7 +66,11 @@ def signed_coincidences(row_words: np.ndarray, column_words: np.ndarray, row_sig
                 out[i, j] += np.int32(_popcount64(row_word & column_words[j, w]))
         sign = row_sign[i]
         for j in range(cols):
-            out[i, j] *= sign * column_sign[j]
+            value = out[i, j] * sign * column_sign[j]
+            out[i, j] = value
+            up += value if value > 0 else 0
+            down -= value if value < 0 else 0
+    return up, down
 
 
 @njit(cache=True, nogil=True)
@@ -177,11 +184,10 @@ def stochastic_counts_batch(uniforms: np.ndarray, slots: np.ndarray, row_probabi
         offset += bl * cols
         row_words, rows_fired = pack_firing_bits(row_uniforms, row_probability[s].astype(np.float32))
         column_words, columns_fired = pack_firing_bits(column_uniforms, column_probability[s].astype(np.float32))
-        signed_coincidences(row_words, column_words, row_sign[s], column_sign[s], out[s])
+        totals[s, 0], totals[s, 1] = signed_coincidences(row_words, column_words, row_sign[s], column_sign[s], out[s])
         for t in range(bl):
             slot_pulses[slot + t] = rows_fired[t] * columns_fired[t]
         slot += bl
-        signed_totals(out[s].reshape((1, rows * cols)), totals[s:s + 1])
 
 
 @njit(cache=True, nogil=True)

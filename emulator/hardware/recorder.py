@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from emulator.hardware.costs import HardwareCosts
     from emulator.hardware.operations import Operation
 
+_INT32_HEADROOM = 1 << 31
+"""Pending int32 pulse counts are flushed before they could hold this many pulses."""
+
 
 @dataclass
 class ArrayPulseCounter:
@@ -36,6 +39,9 @@ class ArrayPulseCounter:
     mixed_up_cells: np.ndarray = field(init=False)
     _pending_up: np.ndarray = field(init=False, repr=False)
     _pending_patterns: int = 0
+    _pending_up_counts: np.ndarray = field(init=False, repr=False)
+    _pending_down_counts: np.ndarray = field(init=False, repr=False)
+    _pending_bound: int = 0
 
     def __post_init__(self) -> None:
         self.up_cells = np.zeros(self.shape, dtype=np.int64)
@@ -44,6 +50,24 @@ class ArrayPulseCounter:
         # Up pulses of mixed patterns accumulate in uint16 (a quarter of the memory traffic of
         # int64) and are flushed, exactly, before 65 535 patterns or any read of the counters.
         self._pending_up = np.zeros(self.shape, dtype=np.uint16)
+        # Pulse counts accumulate in int32 (half the memory traffic of int64, which at 512² is
+        # most of the cost) while the pulses they hold, a bound on any cell's, stay below 2³¹.
+        self._pending_up_counts = np.zeros(self.shape, dtype=np.int32)
+        self._pending_down_counts = np.zeros(self.shape, dtype=np.int32)
+
+    def add_counts(self, counts: np.ndarray, pulses: int) -> None:
+        """Signed per-cell counts of one or more updates (updates × rows × cols) that fire
+        `pulses` pulses in all."""
+        flat = np.ascontiguousarray(counts).reshape(counts.shape[0], -1)
+        totals = np.empty((flat.shape[0], 2), dtype=np.int64)
+        if pulses >= _INT32_HEADROOM:
+            accumulate_signed_counts_batch(flat, self.up_cells.reshape(-1), self.down_cells.reshape(-1), totals)
+            return
+        if self._pending_bound + pulses >= _INT32_HEADROOM:
+            self.flush()
+        accumulate_signed_counts_batch(flat, self._pending_up_counts.reshape(-1),
+                                       self._pending_down_counts.reshape(-1), totals)
+        self._pending_bound += pulses
 
     def add_up_mask(self, up: np.ndarray) -> None:
         """One mixed pattern: every cell one pulse, up where `up` is True."""
@@ -54,11 +78,17 @@ class ArrayPulseCounter:
             self.flush()
 
     def flush(self) -> None:
-        """Move pending mask counts into the int64 counters."""
+        """Move pending mask and pulse counts into the int64 counters."""
         if self._pending_patterns:
             self.mixed_up_cells += self._pending_up
             self._pending_up[...] = 0
             self._pending_patterns = 0
+        if self._pending_bound:
+            self.up_cells += self._pending_up_counts
+            self.down_cells += self._pending_down_counts
+            self._pending_up_counts[...] = 0
+            self._pending_down_counts[...] = 0
+            self._pending_bound = 0
 
     def per_cell(self) -> tuple[np.ndarray, np.ndarray]:
         """Up and down pulses each cell has received."""
@@ -152,10 +182,7 @@ class Recorder:
         elif pulses.up_mask is not None:
             counter.add_up_mask(pulses.up_mask)
         elif pulses.counts is not None:
-            counts = np.ascontiguousarray(pulses.counts)
-            scratch = np.empty((counts.shape[0], 2), dtype=np.int64)
-            accumulate_signed_counts_batch(counts.reshape(counts.shape[0], -1), counter.up_cells.reshape(-1),
-                                           counter.down_cells.reshape(-1), scratch)
+            counter.add_counts(pulses.counts, operation.up_pulses + operation.down_pulses)
         totals = self.phase_pulses[(key, operation.phase)]
         totals[0] += operation.up_pulses
         totals[1] += operation.down_pulses

@@ -99,12 +99,12 @@ def test_large_noisy_updates_on_two_threads_equal_the_reference() -> None:
     threads, each chunk drawing its own positions of the counter-based stream: the result equals
     the pulse-by-pulse reference with the update's draws in cell order, whatever the timing."""
     from devices import SoftBoundsConfig
-    from devices._parallel import CHUNK_PULSES, MAX_CHUNKS, PARALLEL_MIN_PULSES
+    from devices._parallel import PARALLEL_MIN_PULSES
 
     shape = (200, 300)
     counts = np.random.default_rng(5).integers(-4, 5, shape).astype(np.int32)
     total = int(np.abs(counts).sum())
-    assert total >= PARALLEL_MIN_PULSES and min(MAX_CHUNKS, total // CHUNK_PULSES) > 1
+    assert total >= PARALLEL_MIN_PULSES
     array = DeviceArray(SoftBoundsConfig(dw_min_std=0.3), shape, seed=11)
     expected = _reference_runs(array, counts, _next_draws(array))
     array.pulse_counts(counts)
