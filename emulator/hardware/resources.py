@@ -2,39 +2,94 @@
 
 Tile locks and the controller's digital unit are shared resources; the testing kit checks that
 no two writes hold one tile at once by watching them. Observers are plain callables, so the
-hardware does not depend on the kit, and without observers this is a `simpy.Resource`.
+hardware does not depend on the kit; they grant as a `simpy.Resource` would.
 ADC pools are `UnitPool`s: the events of a `simpy.Container` at a fraction of its bookkeeping.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from types import TracebackType
 from typing import Callable
 
 import simpy
 
 #: Called with the request event, when it is made and when it is released.
-ResourceObserver = Callable[[simpy.resources.resource.Request], None]
+ResourceObserver = Callable[["LockRequest"], None]
 
 
-class ObservedResource(simpy.Resource):
-    """`simpy.Resource` with `on_request` / `on_release` observer lists."""
+class LockRequest(simpy.Event):
+    """A request for one place of an `ObservedResource`; `with resource.request() as request:
+    yield request` holds it until the block ends."""
+
+    def __init__(self, resource: ObservedResource) -> None:
+        super().__init__(resource.env)
+        self.resource = resource
+        self.granted = False
+
+    def __enter__(self) -> LockRequest:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if not self.triggered:  # still waiting (e.g. interrupted): leave the queue
+            self.resource.put_queue.remove(self)
+        if exc_type is not GeneratorExit:  # generator clean-up releases nothing, as in SimPy
+            self.resource.release(self)
+
+
+class ObservedResource:
+    """A resource of `capacity` places (tile locks, the digital unit) with `on_request` /
+    `on_release` observer lists.
+
+    Exactly the events of `simpy.Resource` with `request` and `release`: a request succeeds at
+    once if a place is free and it is first in line, else when an earlier holder's release is
+    processed; a release frees the place at once and succeeds at once. It keeps a count and a
+    queue where SimPy's bound event classes, put and get queues cost a visible share of a
+    small-tile run (each tile command takes and gives back its tile's lock).
+    """
+
+    PutQueue: type[list[LockRequest]] = list
+    """Where waiting requests line up; the head is served first."""
 
     def __init__(self, env: simpy.Environment, capacity: int = 1) -> None:
-        super().__init__(env, capacity=capacity)
+        self.env = env
+        self.capacity = capacity
+        self.count = 0
+        """Places held now."""
+        self.put_queue: list[LockRequest] = self.PutQueue()
         self.on_request: list[ResourceObserver] = []
         self.on_release: list[ResourceObserver] = []
 
-    def request(self) -> simpy.resources.resource.Request:
-        event = super().request()
+    def request(self) -> LockRequest:
+        event = LockRequest(self)
+        self.put_queue.append(event)
+        self._serve()
         for observer in self.on_request:
             observer(event)
         return event
 
-    def release(self, request: simpy.resources.resource.Request) -> simpy.events.Event:  # type: ignore[override]
+    def release(self, request: LockRequest) -> simpy.Event:
         for observer in self.on_release:
             observer(request)
-        return super().release(request)
+        event = simpy.Event(self.env)
+        event.callbacks.append(self._serve_after)
+        if request.granted:
+            request.granted = False
+            self.count -= 1
+        return event.succeed()
+
+    def _serve_after(self, event: simpy.Event) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        """Grant the head of the queue if a place is free (one request per call, as SimPy)."""
+        queue = self.put_queue
+        if queue and self.count < self.capacity:
+            head = queue.pop(0)
+            self.count += 1
+            head.granted = True
+            head.succeed()
 
 
 class UnitPool:
