@@ -176,14 +176,13 @@ def teacher_student(params: TeacherStudentParams) -> Workload:
 @workload(DigitsParams, digits_layers)
 def digits(params: DigitsParams) -> Workload:
     """8×8 digits (pixels scaled to [0, 1]) with a stratified, seeded train/test split."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    from emulator.workloads.digits_data import load_digits, stratified_split
 
-    data = load_digits()
-    x = data.data.astype(np.float64) / 16.0
-    y = data.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=params.test_fraction, random_state=params.split_seed, stratify=y)
+    images, labels = load_digits()
+    x = images.astype(np.float64) / 16.0
+    y = labels.astype(np.int64)
+    train, test = stratified_split(y, params.test_fraction, params.split_seed)
+    x_train, x_test, y_train, y_test = x[train], x[test], y[train], y[test]
     if params.train_subset is not None:
         x_train, y_train = x_train[:params.train_subset], y_train[:params.train_subset]
     assert x.shape[1] == DIGITS_INPUTS and int(y.max()) + 1 == DIGITS_CLASSES

@@ -68,12 +68,12 @@ def test_teacher_student_targets_come_from_teacher() -> None:
 
 def refuse_digits_data(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on loading the digits data set fails (what needs no data must not load it)."""
-    import sklearn.datasets
+    from emulator.workloads import digits_data
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the digits data set was loaded")
 
-    monkeypatch.setattr(sklearn.datasets, "load_digits", refuse)
+    monkeypatch.setattr(digits_data, "load_digits", refuse)
 
 
 @pytest.mark.parametrize("params", [
