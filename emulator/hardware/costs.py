@@ -150,7 +150,8 @@ class HardwareCosts(BaseModel):
 
 
 def _write_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:
-    return [("write_pulses", pulses * costs.pulse_energy_pj) for pulses in operation.sample_pulses]
+    pulse_energy_pj = costs.pulse_energy_pj  # a derived property: once per record, not per sample
+    return [("write_pulses", pulses * pulse_energy_pj) for pulses in operation.sample_pulses]
 
 
 def _read_energy(costs: HardwareCosts, operation: Operation) -> list[tuple[str, float]]:

@@ -79,19 +79,20 @@ class Operation:
     """Trace arguments beyond the above (e.g. conversions of an ADC round)."""
 
 
-_DEFAULTS = {f.name: f.default for f in dataclass_fields(Operation) if f.default is not MISSING}
-_OPTIONAL = frozenset(_DEFAULTS) | {"details"}
+_OPTIONAL = frozenset(f.name for f in dataclass_fields(Operation) if f.default is not MISSING) | {"details"}
 
 
 def _operation(kind: OperationKind, component: str, start_ps: int, end_ps: int, phase: str,
                extra: dict[str, Any]) -> Operation:
     """`Operation(kind, component, start_ps, end_ps, phase, **extra)`, built by handing the
     instance its attribute dict: a frozen dataclass's __init__ sets each of its 21 fields through
-    object.__setattr__, which made records a visible share of small-tile runs."""
+    object.__setattr__, which made records a visible share of small-tile runs. Fields left at
+    their defaults are not in the dict: they read through to the class attributes the dataclass
+    keeps for them (all but `details`, a fresh dict in each record)."""
     if not extra.keys() <= _OPTIONAL:
         raise TypeError(f"Operation has no field(s) {sorted(extra.keys() - _OPTIONAL)}")
     operation = object.__new__(Operation)
-    object.__setattr__(operation, "__dict__", {**_DEFAULTS, "details": {}, "kind": kind, "component": component,
+    object.__setattr__(operation, "__dict__", {"details": {}, "kind": kind, "component": component,
                                                "start_ps": start_ps, "end_ps": end_ps, "phase": phase, **extra})
     return operation
 

@@ -112,7 +112,11 @@ class Recorder:
     """
 
     def __init__(self, costs: HardwareCosts) -> None:
+        from emulator.hardware.costs import HardwareCosts as BuiltIn  # a runtime import: costs imports this layer
+
         self.costs = costs
+        self._commands_cost_nothing = type(costs).energy_terms is BuiltIn.energy_terms
+        """The built-in formulas price no command record (a cost model of one's own may)."""
         self.phase = "idle"
         self.arrays: dict[str, ArrayPulseCounter] = {}
         self.phase_pulses: dict[tuple[str, str], np.ndarray] = defaultdict(lambda: np.zeros(2, np.int64))
@@ -144,7 +148,12 @@ class Recorder:
         self.events += operation.events
         if operation.busy:
             self.busy_ps[operation.component] += operation.end_ps - operation.start_ps
-        kind, array = operation.kind, operation.array or operation.component
+        kind = operation.kind
+        if kind == "command":
+            self.commands[operation.name] += 1
+            if self._commands_cost_nothing:  # the most frequent record: skip pricing it
+                return
+        array = operation.array or operation.component
         if kind == "write":
             self._count_write(operation)
         elif kind == "read":
@@ -156,8 +165,6 @@ class Recorder:
             self.digital_ops[operation.name] += operation.elements
         elif kind == "set":
             self.ideal_writes[array] += operation.elements
-        elif kind == "command":
-            self.commands[operation.name] += 1
         elif kind == "phase":
             self.phase_time_ps[operation.name] += operation.end_ps - operation.start_ps
             self.phase = operation.phase
