@@ -30,7 +30,7 @@ def total_pulses(counts: np.ndarray) -> int:
     for i in range(counts.size):
         value = np.int64(counts[i])  # widened first: LLVM vectorizes this form (7× the plain abs sum)
         total += value if value >= 0 else -value
-    return total
+    return int(total)
 
 
 @njit(cache=True, nogil=True)
@@ -85,8 +85,7 @@ def apply_affine_runs(
     order, or is empty for noise-free runs. `sigma_and_one` is [σ, 1] in g's dtype, so the
     arithmetic stays in that dtype. `touched[i]` is set for every pulsed cell.
     """
-    sigma = sigma_and_one[0]
-    one = sigma_and_one[1]
+    sigma, one = sigma_and_one[0], sigma_and_one[1]
     noisy = noise.size > 0
     k = 0
     for i in range(counts.size):
@@ -105,8 +104,7 @@ def apply_affine_runs(
             up_std, down_std = up_noise_std[i], down_noise_std[i]
             std = up_std if up else down_std
         touched[i] = True
-        low = b_min[i]
-        high = b_max[i]
+        low, high = b_min[i], b_max[i]
         value = g[i]
         for _ in range(runs):
             if multiplicative:

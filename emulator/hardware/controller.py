@@ -33,6 +33,7 @@ from emulator.hardware.commands import (
 )
 from emulator.hardware._blas import single_threaded_blas
 from emulator.hardware.read_path import IOParameters
+from emulator.hardware.environment import delay
 from emulator.hardware.resources import ObservedResource
 from emulator.hardware.system import Hardware
 from emulator.units import ns_to_ps, ps_to_ns
@@ -143,7 +144,7 @@ class Controller:
 
     def _wait(self, command: Wait) -> Generator[simpy.Event, Any, None]:
         start = self.env.now
-        yield self.env.timeout(ns_to_ps(command.duration_ns))
+        yield delay(self.env, ns_to_ps(command.duration_ns))
         self.stream.emit("wait", self.name, start, self.env.now, name="wait", events=1)
 
     def _set_phase(self, command: SetPhase) -> Generator[simpy.Event, Any, None]:
@@ -172,7 +173,7 @@ class Controller:
             duration = self.costs.digital_ps(command.elements) * max(1, command.repeats)
             start = self.env.now
             if duration:
-                yield self.env.timeout(duration)
+                yield delay(self.env, duration)
             self.stream.emit("digital", f"{self.name}.digital", start, self.env.now, name=command.operation,
                              busy=True, events=2, elements=elements)
 

@@ -14,6 +14,8 @@ from typing import Callable
 
 import simpy
 
+from emulator.hardware.environment import alone, processed_event
+
 #: Called with the request event, when it is made and when it is released.
 ResourceObserver = Callable[["LockRequest"], None]
 
@@ -63,6 +65,11 @@ class ObservedResource:
 
     def request(self) -> LockRequest:
         event = LockRequest(self)
+        if self._quiet() and self.count < self.capacity:  # granted and processed at once (environment.py)
+            self.count += 1
+            event.granted = True
+            event._ok, event._value, event.callbacks = True, None, None  # type: ignore[assignment]
+            return event
         self.put_queue.append(event)
         self._serve()
         for observer in self.on_request:
@@ -72,12 +79,18 @@ class ObservedResource:
     def release(self, request: LockRequest) -> simpy.Event:
         for observer in self.on_release:
             observer(request)
-        event = simpy.Event(self.env)
-        event.callbacks.append(self._serve_after)
         if request.granted:
             request.granted = False
             self.count -= 1
+        if self._quiet():  # its processing would serve nobody, before anything else happens
+            return processed_event(self.env)
+        event = simpy.Event(self.env)
+        event.callbacks.append(self._serve_after)
         return event.succeed()
+
+    def _quiet(self) -> bool:
+        """Nobody waits, nobody watches and the running process is alone: events may be skipped."""
+        return not self.put_queue and not self.on_request and not self.on_release and alone(self.env)
 
     def _serve_after(self, event: simpy.Event) -> None:
         self._serve()
@@ -109,6 +122,9 @@ class UnitPool:
 
     def get(self, units: int) -> simpy.Event:
         """An event that succeeds when `units` units are granted."""
+        if not self._waiting and self.level >= units and alone(self.env):  # granted and processed at once
+            self.level -= units
+            return processed_event(self.env)
         event = simpy.Event(self.env)
         self._waiting.append((event, units))
         self._serve()
@@ -116,8 +132,10 @@ class UnitPool:
 
     def put(self, units: int) -> simpy.Event:
         """Give `units` units back; the event succeeds at once."""
-        event = simpy.Event(self.env)
         self.level += units
+        if not self._waiting and alone(self.env):  # its processing would serve nobody
+            return processed_event(self.env)
+        event = simpy.Event(self.env)
         event.callbacks.append(self._serve_after)
         return event.succeed()
 

@@ -11,6 +11,7 @@ import simpy
 from devices import DeviceArray, DriftConfig, DriftProcess, PulsedDeviceConfig
 from emulator.hardware.aging import TemperatureSchedule
 from emulator.hardware.costs import HardwareCosts
+from emulator.hardware.environment import HardwareEnvironment
 from emulator.hardware.operations import OperationStream
 from emulator.hardware.streams import RunStreams
 from emulator.hardware.pulse_trains import UpdateParameters
@@ -82,7 +83,7 @@ class Hardware:
         """`slow_process_step_ns`: run the devices' slow processes (decay, diffusion) in simulated
         time, one step per this many ns, applied lazily at each access of a tile; None keeps the
         reference simulator's clock (one step per `SlowProcessStep` command, i.e. per mini-batch)."""
-        self.env = simpy.Environment()
+        self.env = HardwareEnvironment()
         self.costs = costs or HardwareCosts()
         self.stream = OperationStream()
         self.recorder = Recorder(self.costs)

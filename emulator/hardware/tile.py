@@ -23,6 +23,7 @@ from emulator.hardware.finite_watch import NonFiniteInput
 from emulator.units import ps_to_ns
 from emulator.hardware.pulse_trains import UpdateParameters, plan_pulse_train, plan_stochastic_trains
 from emulator.hardware.read_path import IOParameters, ReadResult, analog_mvm, read_every_cell
+from emulator.hardware.environment import delay
 from emulator.hardware.resources import ObservedResource, UnitPool
 
 SimGenerator = Generator[simpy.Event, Any, Any]
@@ -55,7 +56,7 @@ class ADCPool:
         yield self.units.get(units)
         duration = costs.conversion_rounds(conversions_per_mvm, mvms, units) * costs.adc_conversion_ps
         start = self.env.now
-        yield self.env.timeout(duration)
+        yield delay(self.env, duration)
         yield self.units.put(units)
         stream.emit("convert", self.name, start, self.env.now, name="convert", busy=True, events=3,
                     conversions=conversions_per_mvm * mvms)
@@ -185,7 +186,7 @@ class Tile:
             self.age()
             start = self.env.now
             if params.pulse_type == "none":
-                yield self.env.timeout(self.costs.write_ps(xs.shape[0]))
+                yield delay(self.env, self.costs.write_ps(xs.shape[0]))
                 for x, d in zip(xs, ds):
                     array.apply_delta(self._reachable(-cmd.learning_rate * np.outer(d, x)))
                 self._written(self.key(cmd.array), "write", start, xs.shape[0], None, xs.shape[0] + 1)
@@ -203,7 +204,7 @@ class Tile:
             slot_counts = slots.tolist()
             total_slots = sum(slot_counts)
             if total_slots:
-                yield self.env.timeout(self.costs.write_ps(total_slots))
+                yield delay(self.env, self.costs.write_ps(total_slots))
                 array.pulse_counts_batch(self._reachable(counts))
             events = sum(1 for slot_count in slot_counts if slot_count) + 1
             up, down = self._written(self.key(cmd.array), "write", start, total_slots, counts, events, slot_pulses,
@@ -222,7 +223,7 @@ class Tile:
             start = self.env.now
             slots = self.costs.count_slots(counts)
             if slots:
-                yield self.env.timeout(self.costs.write_ps(slots))
+                yield delay(self.env, self.costs.write_ps(slots))
                 array.pulse_counts(self._reachable(counts))
             self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2,
                           self.costs.slot_pulses(counts) if self.stream.wants_slot_pulses else None)
@@ -239,7 +240,7 @@ class Tile:
                 if not direction:
                     self.stream.emit("write", self.name, start, start, name="sign_pattern", array=key, busy=True, events=2)
                     return
-                yield self.env.timeout(self.costs.slot_ps)
+                yield delay(self.env, self.costs.slot_ps)
                 saved = self._keep_dead(array)
                 array.pulse_all(direction)
                 self._restore_dead(array, saved)
@@ -251,7 +252,7 @@ class Tile:
                 up_mask = np.asarray(cmd.signs)
                 ups = int(np.count_nonzero(up_mask))
                 slot_pulses = np.array([n for n in (ups, up_mask.size - ups) if n], dtype=np.int64)
-                yield self.env.timeout(self.costs.write_ps(slot_pulses.size))
+                yield delay(self.env, self.costs.write_ps(slot_pulses.size))
                 saved = self._keep_dead(array)
                 array.pulse_up_mask(up_mask)
                 self._restore_dead(array, saved)
@@ -263,7 +264,7 @@ class Tile:
                 signs = np.sign(np.asarray(cmd.signs)).astype(np.int64)
                 slots = int(np.any(signs > 0)) + int(np.any(signs < 0))
                 if slots:
-                    yield self.env.timeout(self.costs.write_ps(slots))
+                    yield delay(self.env, self.costs.write_ps(slots))
                     array.pulse_signs(self._reachable(signs))
                 fired = (int(np.count_nonzero(signs > 0)), int(np.count_nonzero(signs < 0)))
                 self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2,
@@ -335,7 +336,7 @@ class Tile:
         outputs = result.values.shape[1]
         integration = self.costs.integration_ps(result.mvm_count)
         if integration:
-            yield self.env.timeout(integration)
+            yield delay(self.env, integration)
         yield from self.adc_pool.convert(outputs, result.mvm_count, self.costs, self.stream)
         rows, cols = self.shape
         self.stream.emit("read", self.name, start, self.env.now, name="read", array=self.key(array), busy=True,

@@ -8,27 +8,29 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulator.hardware.environment import HardwareEnvironment, delay
 from emulator.hardware.resources import ObservedResource, UnitPool
 
 _JOBS = st.lists(st.tuples(st.integers(0, 5), st.integers(1, 8), st.integers(0, 7), st.integers(1, 3)),
                  min_size=1, max_size=12)
 
 
-def _timeline(make_pool, count: int, jobs: list[tuple[int, int, int, int]]) -> tuple[list[tuple], int]:
+def _timeline(make_pool, count: int, jobs: list[tuple[int, int, int, int]],
+              environment: type[simpy.Environment] = simpy.Environment) -> tuple[list[tuple], int]:
     """Each job (start, units, hold, rounds) starts at `start`, then `rounds` times takes `units`
     (capped at the count), holds them `hold`, gives them back. Returns what happened, in order,
     and the SimPy events processed."""
-    env = simpy.Environment()
+    env = environment()
     pool = make_pool(env, count)
     log: list[tuple] = []
 
     def job(index: int, start: int, units: int, hold: int, rounds: int):
-        yield env.timeout(start)
+        yield delay(env, start)
         units = min(units, count)
         for round_ in range(rounds):
             yield pool.get(units)
             log.append((env.now, index, round_, "granted"))
-            yield env.timeout(hold)
+            yield delay(env, hold)
             yield pool.put(units)
             log.append((env.now, index, round_, "returned"))
 
@@ -54,30 +56,31 @@ _HOLDERS = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 7), st.integers(
                     min_size=1, max_size=12)
 
 
-def _lock_timeline(make_resource, capacity: int, jobs: list[tuple[int, int, int, bool]]) -> tuple[list[tuple], int]:
+def _lock_timeline(make_resource, capacity: int, jobs: list[tuple[int, int, int, bool]],
+                   environment: type[simpy.Environment] = simpy.Environment) -> tuple[list[tuple], int]:
     """Each job (start, hold, rounds, interrupted) starts at `start`, then `rounds` times takes a
     place, holds it `hold`, gives it back; an interrupted job is interrupted while it waits for
     its first place (or holds it) and gives up. Returns what happened, in order, and the SimPy
     events processed."""
-    env = simpy.Environment()
+    env = environment()
     resource = make_resource(env, capacity)
     log: list[tuple] = []
 
     def job(index: int, start: int, hold: int, rounds: int, interrupted: bool):
-        yield env.timeout(start)
+        yield delay(env, start)
         for round_ in range(rounds):
             try:
                 with resource.request() as request:
                     yield request
                     log.append((env.now, index, round_, "granted"))
-                    yield env.timeout(hold)
+                    yield delay(env, hold)
                 log.append((env.now, index, round_, "released"))
             except simpy.Interrupt:
                 log.append((env.now, index, round_, "interrupted"))
                 return
 
     def interrupter(process: simpy.Process, at: int):
-        yield env.timeout(at)
+        yield delay(env, at)
         if process.is_alive:
             process.interrupt()
 
@@ -99,6 +102,66 @@ def _lock_timeline(make_resource, capacity: int, jobs: list[tuple[int, int, int,
 def test_observed_resource_grants_as_a_simpy_resource(capacity, jobs) -> None:
     expected = _lock_timeline(lambda env, n: simpy.Resource(env, capacity=n), capacity, jobs)
     assert _lock_timeline(ObservedResource, capacity, jobs) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(count=st.integers(1, 8), jobs=_JOBS, capacity=st.integers(1, 3), holders=_HOLDERS)
+def test_skipped_events_change_no_timeline(count, jobs, capacity, holders) -> None:
+    """In the hardware's environment a process that is alone skips events (delays, free units
+    and places, returns nobody waits for): what happens, when and in which order is what SimPy's
+    own resources do in a plain environment; only fewer events are processed."""
+    container_log, container_events = _timeline(lambda env, n: simpy.Container(env, capacity=n, init=n), count, jobs)
+    pool_log, pool_events = _timeline(UnitPool, count, jobs, HardwareEnvironment)
+    assert pool_log == container_log and pool_events <= container_events
+    resource_log, resource_events = _lock_timeline(lambda env, n: simpy.Resource(env, capacity=n), capacity, holders)
+    lock_log, lock_events = _lock_timeline(ObservedResource, capacity, holders, HardwareEnvironment)
+    assert lock_log == resource_log and lock_events <= resource_events
+
+
+def test_a_lone_process_skips_every_event_of_its_locks_units_and_delays() -> None:
+    env = HardwareEnvironment()
+    lock, units = ObservedResource(env), UnitPool(env, 4)
+
+    def job():
+        for _ in range(3):
+            with lock.request() as request:
+                yield request
+                yield units.get(2)
+                yield env.delay(7)
+                yield units.put(2)
+
+    env.process(job())
+    steps = 0
+    while True:
+        try:
+            env.step()
+        except simpy.core.EmptySchedule:
+            break
+        steps += 1
+    assert env.now == 21 and steps == 2  # the process's start and its end, nothing between
+    assert lock.count == 0 and units.level == 4
+
+
+def test_a_process_is_not_alone_while_others_wait_on_the_event_that_resumed_it() -> None:
+    """Two processes resumed by one event: the first may not advance the time in place, or the
+    second would resume late."""
+    env = HardwareEnvironment()
+    gate = env.timeout(3)
+    log: list[tuple[str, int]] = []
+
+    def first():
+        yield gate
+        yield env.delay(5)
+        log.append(("first", env.now))
+
+    def second():
+        yield gate
+        log.append(("second", env.now))
+
+    env.process(first())
+    env.process(second())
+    env.run()
+    assert log == [("second", 3), ("first", 8)]
 
 
 def test_controller_runs_with_blas_on_one_thread_and_restores_it() -> None:
