@@ -51,7 +51,7 @@ _float_of = _bitcast(types.int32, types.float32, ir.FloatType())
 
 
 @njit(inline="always")
-def _hash(key0: np.uint64, key1: np.uint64, pair: np.uint64) -> np.uint64:
+def counter_hash(key0: np.uint64, key1: np.uint64, pair: np.uint64) -> np.uint64:
     """64 random bits of pair `pair`: SplitMix64's finalizer of (k₀ + pair·γ) ⊕ k₁."""
     z = (key0 + pair * np.uint64(0x9E3779B97F4A7C15)) ^ key1
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -119,16 +119,16 @@ def fill_normals(key0: np.uint64, key1: np.uint64, position: int, out: np.ndarra
         return
     start = 0
     if position & 1:
-        out[0] = _normal_pair(_hash(key0, key1, np.uint64(position >> 1)))[1]
+        out[0] = _normal_pair(counter_hash(key0, key1, np.uint64(position >> 1)))[1]
         start = 1
     first = np.uint64((position + start) >> 1)
     pairs = (size - start) // 2
     for p in range(pairs):
-        cos_value, sin_value = _normal_pair(_hash(key0, key1, first + np.uint64(p)))
+        cos_value, sin_value = _normal_pair(counter_hash(key0, key1, first + np.uint64(p)))
         out[start + 2 * p] = cos_value
         out[start + 2 * p + 1] = sin_value
     if (size - start) % 2:
-        out[size - 1] = _normal_pair(_hash(key0, key1, first + np.uint64(pairs)))[0]
+        out[size - 1] = _normal_pair(counter_hash(key0, key1, first + np.uint64(pairs)))[0]
 
 
 @njit(cache=True, nogil=True)

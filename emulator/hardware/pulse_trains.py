@@ -1,7 +1,8 @@
 """Stochastic coincidence pulse trains (SPEC §2.1, AIHWKIT UpdateParameters).
 
-numpy draws which rows and columns fire in each of the BL slots; one compiled pass turns the
-coincidences into signed per-cell pulse counts. Within one train every pulse on a cell has
+Which rows and columns fire in each of the BL slots comes from counter-hashed uniforms keyed by
+one draw of the tile's train generator per train; one compiled pass turns the coincidences into
+signed per-cell pulse counts. Within one train every pulse on a cell has
 the same sign (sign(x_j·d_i) is fixed), so applying the counts as sequential pulses is
 exactly the slot-by-slot application.
 """
@@ -50,6 +51,13 @@ class TrainPlan:
     """p_j, firing probability of each column per slot."""
 
 
+def train_keys(rng: np.random.Generator, trains: int) -> np.ndarray:
+    """The keys of the next `trains` stochastic trains: one raw 64-bit draw of `rng` each. A
+    train's firing draws are counter hashes of its key (`pack_firing_bits`), so the generator
+    advances by one draw per train, however many slots and lines it has."""
+    return rng.bit_generator.random_raw(trains).astype(np.uint64)
+
+
 def plan_pulse_train(
     x: np.ndarray,
     d: np.ndarray,
@@ -81,10 +89,8 @@ def plan_pulse_train(
         return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
     counts = counts_out if counts_out is not None else np.empty((rows, cols), dtype=np.int32)
-    row_uniforms = rng.random((bl, rows), dtype=np.float32)
-    column_uniforms = rng.random((bl, cols), dtype=np.float32)
-    slot_pulses = stochastic_counts(row_uniforms, column_uniforms, row_probability, column_probability,
-                                    row_sign, column_sign, counts)
+    key = train_keys(rng, 1)[0]
+    slot_pulses = stochastic_counts(key, bl, row_probability, column_probability, row_sign, column_sign, counts)
     return TrainPlan(counts, bl, slot_pulses, row_probability, column_probability)
 
 
@@ -103,8 +109,8 @@ def plan_stochastic_trains(
     down pulses if given.
 
     The same counts and draws as `plan_pulse_train` on each sample in order (the same
-    `firing_plans`, then every sample's uniforms in one draw of the same stream), in two
-    compiled passes; for batches without traces.
+    `firing_plans`, then the keys of the samples that fire in one draw of the same generator),
+    in two compiled passes; for batches without traces.
     """
     xs = np.ascontiguousarray(xs, dtype=np.float64)
     ds = np.ascontiguousarray(ds, dtype=np.float64)
@@ -114,10 +120,10 @@ def plan_stochastic_trains(
         xs, ds, learning_rate, granularity, params.desired_bl, params.update_bl_management, params.update_management)
     counts = np.empty((samples, rows, cols), dtype=np.int32)
     total_slots = int(slots.sum())
-    uniforms = rng.random(total_slots * (rows + cols), dtype=np.float32)
+    keys = train_keys(rng, int(np.count_nonzero(slots)))
     slot_pulses = np.empty(total_slots, dtype=np.int64)
     totals = totals_out if totals_out is not None else np.empty((samples, 2), dtype=np.int64)
-    stochastic_counts_batch(uniforms, slots, row_probability, column_probability, row_sign, column_sign, counts,
+    stochastic_counts_batch(keys, slots, row_probability, column_probability, row_sign, column_sign, counts,
                             slot_pulses, totals)
     return counts, slots, slot_pulses
 

@@ -6,34 +6,60 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator._kernels import accumulate_signed_counts, pack_firing_bits, signed_coincidences
+from emulator._kernels import FIRING_KEY, accumulate_signed_counts, pack_firing_bits, signed_coincidences
 from emulator.hardware.read_path import IOParameters, analog_mvm
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 
 
+def _firing_uniforms(key: int, offset: int, slots: int, lines: int) -> np.ndarray:
+    """The firing uniforms of a train, slots × lines, in numpy: SplitMix64's finalizer of
+    (key + position·γ) ⊕ FIRING_KEY, top 24 bits × 2⁻²⁴."""
+    position = np.arange(offset, offset + slots * lines, dtype=np.uint64)
+    z = (np.uint64(key) + position * np.uint64(0x9E3779B97F4A7C15)) ^ FIRING_KEY
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)).reshape(slots, lines)
+
+
 @SETTINGS
 @given(rows=st.integers(1, 9), cols=st.integers(1, 9), slots=st.integers(1, 200), seed=st.integers(0, 2**16))
 def test_signed_coincidences_equal_the_matrix_product_of_firing_bits(rows, cols, slots, seed) -> None:
-    """Any number of slots (several 64-bit words included): n_ij = s_i·s_j·Σ_t r_ti·c_tj exactly,
-    and the lines fired per slot are counted."""
+    """Any number of slots (several 64-bit words included): lines fire where their counter-hashed
+    uniform is below their probability, n_ij = s_i·s_j·Σ_t r_ti·c_tj exactly, and the lines
+    fired per slot are counted."""
     rng = np.random.default_rng(seed)
-    row_uniforms = rng.random((slots, rows), dtype=np.float32)
-    column_uniforms = rng.random((slots, cols), dtype=np.float32)
+    key = int(rng.integers(0, 2**63))
     row_probability = rng.random(rows, dtype=np.float32)
     column_probability = rng.random(cols, dtype=np.float32)
     row_sign = rng.choice([-1, 1], rows).astype(np.int32)
     column_sign = rng.choice([-1, 1], cols).astype(np.int32)
-    row_fires = row_uniforms < row_probability
-    column_fires = column_uniforms < column_probability
-    row_words, rows_fired = pack_firing_bits(row_uniforms, row_probability)
-    column_words, columns_fired = pack_firing_bits(column_uniforms, column_probability)
+    row_fires = _firing_uniforms(key, 0, slots, rows) < row_probability
+    column_fires = _firing_uniforms(key, slots * rows, slots, cols) < column_probability
+    row_words, rows_fired = pack_firing_bits(np.uint64(key), 0, slots, row_probability)
+    column_words, columns_fired = pack_firing_bits(np.uint64(key), slots * rows, slots, column_probability)
     counts = np.empty((rows, cols), np.int32)
-    signed_coincidences(row_words, column_words, row_sign, column_sign, counts)
+    up, down = signed_coincidences(row_words, column_words, row_sign, column_sign, counts)
     expected = (row_fires.astype(np.int64).T @ column_fires.astype(np.int64)) * np.outer(row_sign, column_sign)
     np.testing.assert_array_equal(counts, expected)
+    assert (up, down) == (expected[expected > 0].sum(), -expected[expected < 0].sum())
     np.testing.assert_array_equal(rows_fired, row_fires.sum(axis=1))
     np.testing.assert_array_equal(columns_fired, column_fires.sum(axis=1))
+
+
+def test_firing_uniforms_are_uniform_and_independent_across_keys() -> None:
+    """2²⁰ draws of one key: uniform on [0, 1) at 24 bits (KS), mean ½, lag-1 correlation ≈ 0; two
+    neighbouring keys are uncorrelated."""
+    from scipy import stats
+
+    draws = _firing_uniforms(12345, 0, 1024, 1024).ravel().astype(np.float64)
+    assert stats.kstest(draws, "uniform").pvalue > 1e-3
+    tolerance = 5.0 / np.sqrt(draws.size)
+    assert abs(draws.mean() - 0.5) < tolerance * np.sqrt(1 / 12)
+    assert abs(np.corrcoef(draws[:-1], draws[1:])[0, 1]) < tolerance
+    other = _firing_uniforms(12346, 0, 1024, 1024).ravel()
+    assert abs(np.corrcoef(draws, other)[0, 1]) < tolerance
 
 
 @SETTINGS
