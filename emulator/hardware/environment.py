@@ -38,7 +38,8 @@ class HardwareEnvironment(simpy.Environment):
     def __init__(self, initial_time: int = 0) -> None:
         super().__init__(initial_time)
         self._callbacks_left = 0
-        self._done = processed_event(self)
+        self.done = processed_event(self)
+        """An event already processed, shared: what a lone process yields instead of a skipped one."""
 
     def alone(self) -> bool:
         """Whether nothing can happen before the running process's next event."""
@@ -50,7 +51,7 @@ class HardwareEnvironment(simpy.Environment):
         if self._queue or self._callbacks_left:
             return self.timeout(duration)
         self._now += duration
-        return self._done
+        return self.done
 
     def step(self) -> None:
         """SimPy's `step`, counting the callbacks of the event still to run."""
@@ -77,9 +78,9 @@ class HardwareEnvironment(simpy.Environment):
             raise exc
 
 
-def alone(env: simpy.Environment) -> bool:
-    """Whether the running process of `env` is alone (never, for a plain SimPy environment)."""
-    return isinstance(env, HardwareEnvironment) and env.alone()
+def hardware_environment(env: simpy.Environment) -> HardwareEnvironment | None:
+    """`env` if it is the hardware's environment (where events may be skipped), else None."""
+    return env if isinstance(env, HardwareEnvironment) else None
 
 
 def delay(env: simpy.Environment, duration: int) -> simpy.Event:

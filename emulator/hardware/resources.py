@@ -14,7 +14,7 @@ from typing import Callable
 
 import simpy
 
-from emulator.hardware.environment import alone, processed_event
+from emulator.hardware.environment import HardwareEnvironment, hardware_environment
 
 #: Called with the request event, when it is made and when it is released.
 ResourceObserver = Callable[["LockRequest"], None]
@@ -56,6 +56,7 @@ class ObservedResource:
 
     def __init__(self, env: simpy.Environment, capacity: int = 1) -> None:
         self.env = env
+        self._lone_env = hardware_environment(env)
         self.capacity = capacity
         self.count = 0
         """Places held now."""
@@ -65,7 +66,7 @@ class ObservedResource:
 
     def request(self) -> LockRequest:
         event = LockRequest(self)
-        if self._quiet() and self.count < self.capacity:  # granted and processed at once (environment.py)
+        if self.count < self.capacity and self._quiet() is not None:  # granted and processed at once (environment.py)
             self.count += 1
             event.granted = True
             event._ok, event._value, event.callbacks = True, None, None  # type: ignore[assignment]
@@ -82,15 +83,20 @@ class ObservedResource:
         if request.granted:
             request.granted = False
             self.count -= 1
-        if self._quiet():  # its processing would serve nobody, before anything else happens
-            return processed_event(self.env)
+        lone = self._quiet()
+        if lone is not None:  # its processing would serve nobody, before anything else happens
+            return lone.done
         event = simpy.Event(self.env)
         event.callbacks.append(self._serve_after)
         return event.succeed()
 
-    def _quiet(self) -> bool:
-        """Nobody waits, nobody watches and the running process is alone: events may be skipped."""
-        return not self.put_queue and not self.on_request and not self.on_release and alone(self.env)
+    def _quiet(self) -> HardwareEnvironment | None:
+        """The environment if nobody waits, nobody watches and the running process is alone
+        (events may be skipped), else None."""
+        lone = self._lone_env
+        if lone is not None and not self.put_queue and not self.on_request and not self.on_release and lone.alone():
+            return lone
+        return None
 
     def _serve_after(self, event: simpy.Event) -> None:
         self._serve()
@@ -116,15 +122,17 @@ class UnitPool:
 
     def __init__(self, env: simpy.Environment, count: int) -> None:
         self.env = env
+        self._lone_env = hardware_environment(env)
         self.count = count
         self.level = count
         self._waiting: deque[tuple[simpy.Event, int]] = deque()
 
     def get(self, units: int) -> simpy.Event:
         """An event that succeeds when `units` units are granted."""
-        if not self._waiting and self.level >= units and alone(self.env):  # granted and processed at once
+        lone = self._lone_env
+        if lone is not None and not self._waiting and self.level >= units and lone.alone():  # granted at once
             self.level -= units
-            return processed_event(self.env)
+            return lone.done
         event = simpy.Event(self.env)
         self._waiting.append((event, units))
         self._serve()
@@ -133,8 +141,9 @@ class UnitPool:
     def put(self, units: int) -> simpy.Event:
         """Give `units` units back; the event succeeds at once."""
         self.level += units
-        if not self._waiting and alone(self.env):  # its processing would serve nobody
-            return processed_event(self.env)
+        lone = self._lone_env
+        if lone is not None and not self._waiting and lone.alone():  # its processing would serve nobody
+            return lone.done
         event = simpy.Event(self.env)
         event.callbacks.append(self._serve_after)
         return event.succeed()
