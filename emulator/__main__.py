@@ -1,5 +1,5 @@
 """`python -m emulator` is the same as the `aimc` command."""
 
-from emulator.cli import main
+from emulator.cli import entry_point
 
-main()
+entry_point()
