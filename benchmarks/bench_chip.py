@@ -41,16 +41,38 @@ def _document(layers: int, samples: int, batch: int, shared_adcs: int | None, pi
     return document
 
 
-def _run(document: dict[str, Any], repeats: int) -> tuple[float, dict[str, Any]]:
-    """Best wall time of `repeats` runs and the run's result."""
+def _run(document: dict[str, Any], repeats: int) -> tuple[float, dict[str, Any], float]:
+    """Best wall time of `repeats` runs (run_scenario: hardware build, the teacher's data and exact
+    programming, the inference, the summary), the run's result, and the best wall time of the
+    inference alone: from the first pipeline tick to the last, by the program's progress calls,
+    scaled by ticks / (ticks − 1) for the first tick's share."""
     scenario = validate_document(document)
-    best, result = float("inf"), {}
+    best, best_inference, result = float("inf"), float("inf"), {}
     for _ in range(repeats):
+        ticks: list[float] = []
         t = time.perf_counter()
-        outcome = run_scenario(scenario)
+        outcome = run_scenario(scenario, progress=lambda done, total: ticks.append(time.perf_counter()))
         best = min(best, time.perf_counter() - t)
+        if len(ticks) > 1:
+            best_inference = min(best_inference, (ticks[-1] - ticks[0]) * len(ticks) / (len(ticks) - 1))
         result = outcome.summary["result"]
-    return best, result
+    return best, result, best_inference
+
+
+def _scaling_rows(what: str, x: list[int], walls: list[float], inference_walls: list[float], unit: str,
+                  setting: str) -> list[Row]:
+    """Fitted log-log exponents of the inference wall (the target) and of the whole run's wall."""
+    rows = []
+    for label, values, part in (("inference wall", inference_walls, "first to last pipeline tick"),
+                                ("run wall", walls, "run_scenario: build, teacher data, programming, inference, "
+                                                    "summary")):
+        exponent = loglog_exponent(x, values)
+        target = label == "inference wall"
+        rows.append(row(SECTION, f"{label} vs {what}", ", ".join(f"{n}: {fmt_time(w)}" for n, w in zip(x, values)),
+                        "exponent", f"{exponent:.2f}", "0.9–1.1" if target else "",
+                        (0.9 <= exponent <= 1.1) if target else None,
+                        note=f"{setting}; {part}; {_linear_note(x, values, unit)}"))
+    return rows
 
 
 def _linear_note(x: list[int], walls: list[float], unit: str) -> str:
@@ -68,41 +90,39 @@ def run(quick: bool = False) -> list[Row]:
 
     progress(f"{SECTION}: tiles")
     tiles = [1, 2, 4] if quick else [1, 2, 4, 8]
-    walls = []
+    walls, inference_walls = [], []
     for layers in tiles:
-        wall, result = _run(_document(layers, base_samples, 16, 64), repeats)
-        own, own_result = _run(_document(layers, base_samples, 16, None), 1)
+        wall, result, inference = _run(_document(layers, base_samples, 16, 64), repeats)
+        own, own_result, _ = _run(_document(layers, base_samples, 16, None), 1)
         walls.append(wall)
+        inference_walls.append(inference)
         contention = own_result["samples_per_simulated_s"] / result["samples_per_simulated_s"]
         rows.append(row(SECTION, f"{layers} tile(s), {base_samples} inputs, batch 16, 64 shared ADCs",
-                        f"wall {fmt_time(wall)} ({fmt_time(wall / (layers * base_samples))}/input·tile)",
+                        f"wall {fmt_time(wall)}, inference {fmt_time(inference)} "
+                        f"({fmt_time(inference / (layers * base_samples))}/input·tile)",
                         f"simulated {result['samples_per_simulated_s'] / 1e6:.2f} M inputs/s",
                         f"contention {contention:.2f}×", "", None,
                         note=f"own pools of 64: {own_result['samples_per_simulated_s'] / 1e6:.2f} M inputs/s, wall "
                              f"{fmt_time(own)}; {result['ticks']} ticks; output RMS error {result['output_rms_error']:.3f} "
                              f"(outputs RMS {result['output_rms']:.3f})",
                         wall_s=wall, result=result, own_pool_result=own_result))
-    exponent = loglog_exponent(tiles, walls)
-    rows.append(row(SECTION, "wall vs tiles (layers)", ", ".join(f"{t}: {fmt_time(w)}" for t, w in zip(tiles, walls)),
-                    "exponent", f"{exponent:.2f}", "0.9–1.1", 0.9 <= exponent <= 1.1,
-                    note=f"{base_samples} inputs, batch 16, best of {repeats}; run_scenario wall (build, programming, "
-                         f"inference, summary); {_linear_note(tiles, walls, 'tile')}"))
+    rows += _scaling_rows("tiles (layers)", tiles, walls, inference_walls, "tile",
+                          f"{base_samples} inputs, batch 16, 64 shared ADCs, best of {repeats}")
 
     progress(f"{SECTION}: inputs")
     counts = [128, 256, 512] if quick else [512, 1024, 2048, 4096, 8192]
-    walls = []
+    walls, inference_walls = [], []
     for samples in counts:
-        wall, result = _run(_document(4, samples, 16, 64), repeats)
+        wall, result, inference = _run(_document(4, samples, 16, 64), repeats)
         walls.append(wall)
-    exponent = loglog_exponent(counts, walls)
-    rows.append(row(SECTION, "wall vs inputs (4 tiles)", ", ".join(f"{s}: {fmt_time(w)}" for s, w in zip(counts, walls)),
-                    "exponent", f"{exponent:.2f}", "0.9–1.1", 0.9 <= exponent <= 1.1,
-                    note=f"batch 16, 64 shared ADCs, best of {repeats}; {_linear_note(counts, walls, 'input')}"))
+        inference_walls.append(inference)
+    rows += _scaling_rows("inputs (4 tiles)", counts, walls, inference_walls, "input",
+                          f"batch 16, 64 shared ADCs, best of {repeats}")
 
     progress(f"{SECTION}: batch size and schedule")
     for batch in (4, 16, 64):
         for pipelined in (True, False):
-            wall, result = _run(_document(4, base_samples, batch, 64, pipelined), repeats)
+            wall, result, _ = _run(_document(4, base_samples, batch, 64, pipelined), repeats)
             rows.append(row(SECTION, f"4 tiles, batch {batch}, {'pipelined' if pipelined else 'batch by batch'}",
                             f"wall {fmt_time(wall)}", f"simulated {result['samples_per_simulated_s'] / 1e6:.2f} M inputs/s",
                             "", "", None, note=f"{result['ticks']} ticks; {base_samples} inputs, 64 shared ADCs",
