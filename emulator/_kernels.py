@@ -50,26 +50,30 @@ def _popcount64(word: np.uint64) -> np.uint64:
 @njit(cache=True, nogil=True)
 def signed_coincidences(row_words: np.ndarray, column_words: np.ndarray, row_sign: np.ndarray,
                         column_sign: np.ndarray, out: np.ndarray) -> tuple[int, int]:
-    """out[i, j] = row_sign[i]·column_sign[j]·Σ_w popcount(row_words[i, w] & column_words[j, w]);
+    """out[i, j] = row_sign[i]·column_sign[j]·Σ_w popcount(row_words[w, i] & column_words[w, j]);
     returns the up and down pulses, (Σ positive, Σ |negative|) of out.
 
-    Words hold the firing bits of 64 slots each (rows × words and cols × words, uint64).
+    Words hold the firing bits of 64 slots each (words × rows and words × cols, uint64): a row
+    of column words is contiguous, so the popcounts of a row vectorize.
     """
-    rows, words = row_words.shape
-    cols = column_words.shape[0]
+    words, rows = row_words.shape
+    cols = column_words.shape[1]
     up = 0
     down = 0
     for i in range(rows):
-        for j in range(cols):
-            out[i, j] = 0
-        for w in range(words):
-            row_word = row_words[i, w]
-            for j in range(cols):
-                out[i, j] += np.int32(_popcount64(row_word & column_words[j, w]))
         sign = row_sign[i]
+        if words == 1:  # BL ≤ 64, the usual case: one popcount per cell, vectorized
+            row_word = row_words[0, i]
+            for j in range(cols):
+                out[i, j] = np.int32(_popcount64(row_word & column_words[0, j])) * (sign * column_sign[j])
+        else:
+            for j in range(cols):
+                total = np.uint64(0)
+                for w in range(words):
+                    total += _popcount64(row_words[w, i] & column_words[w, j])
+                out[i, j] = np.int32(total) * (sign * column_sign[j])
         for j in range(cols):
-            value = out[i, j] * sign * column_sign[j]
-            out[i, j] = value
+            value = out[i, j]
             up += value if value > 0 else 0
             down -= value if value < 0 else 0
     return up, down
@@ -82,7 +86,7 @@ FIRING_KEY = np.uint64(0xD1B54A32D192ED03)
 
 @njit(cache=True, nogil=True)
 def pack_firing_bits(key: np.uint64, offset: int, slots: int, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which lines fire in each slot, as bits: lines × ⌈slots/64⌉ uint64 words (slot t is bit
+    """Which lines fire in each slot, as bits: ⌈slots/64⌉ × lines uint64 words (slot t is bit
     t mod 64 of word t // 64), and the number of lines fired per slot.
 
     Line j fires in slot t when its uniform, position offset + t·lines + j of the train `key`,
@@ -91,7 +95,7 @@ def pack_firing_bits(key: np.uint64, offset: int, slots: int, probability: np.nd
     quarter of the cost of `Generator.random`, by any position in any order.
     """
     lines = probability.size
-    words = np.zeros((lines, (slots + 63) // 64), dtype=np.uint64)
+    words = np.zeros(((slots + 63) // 64, lines), dtype=np.uint64)
     fired = np.zeros(slots, dtype=np.int64)
     scale = np.float32(1.0 / 16777216.0)
     uniforms = np.empty(lines, dtype=np.float32)
@@ -104,7 +108,7 @@ def pack_firing_bits(key: np.uint64, offset: int, slots: int, probability: np.nd
         count = 0
         for j in range(lines):
             fire = uniforms[j] < probability[j]
-            words[j, word] |= np.uint64(fire) << shift
+            words[word, j] |= np.uint64(fire) << shift
             count += fire
         fired[t] = count
     return words, fired
