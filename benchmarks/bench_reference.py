@@ -7,7 +7,7 @@
   workload on the reference's AnalogLinear + AnalogSGD) in the reference's Python, one repeat
   each in turn; ms per sample, each side timing its own loop (no process start-up).
 - **digits 64-32-10 AGAD** (ReRamSB, cell (0.4, 1.0), batch 10, lr 0.2, 40 epochs): end to end as
-  a user runs it (`python -m emulator.cli run scenarios/digits_reramsb_agad.toml` against
+  a user runs it (`python -m emulator run scenarios/digits_reramsb_agad.toml` against
   `tests/reference/oracle/train_digits.py --algorithm agad`: process wall time, start-up
   included), and the training loop's samples/s with evaluation excluded (the emulator's from the
   same scenario run in a child process with `Trainer.evaluate` timed and subtracted; the
@@ -88,7 +88,7 @@ def digits(repeats: int, epochs: int) -> list[Row]:
                                        "reference_loop": []}
 
     def emulator_end_to_end() -> float:
-        wall, _ = _wall([sys.executable, "-m", "emulator.cli", "run", str(DIGITS), "--out", str(out_dir),
+        wall, _ = _wall([sys.executable, "-m", "emulator", "run", str(DIGITS), "--out", str(out_dir),
                          "--set", f"program.params.epochs={epochs}"], env)
         results["emulator_wall"].append(wall)
         return wall

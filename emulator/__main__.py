@@ -1,5 +1,5 @@
 """`python -m emulator` is the same as the `aimc` command."""
 
-from emulator.cli import entry_point
+from emulator.entry import entry_point
 
 entry_point()

@@ -7,7 +7,6 @@ message naming the field or path, never a traceback; a diverged run exits with s
 from __future__ import annotations
 
 import functools
-import gc
 import math
 import json
 import os
@@ -397,16 +396,5 @@ def report(folder: str, out_dir: str | None, metric: str | None) -> None:
     click.echo(f"report: {images} figure(s) (PNG + SVG) and report.md in {target}/")
 
 
-def entry_point() -> None:
-    """The `aimc` command (and `python -m emulator`): `main`, then exit without the interpreter's
-    final garbage collection. That collection walks every object numba and the run created,
-    ≈0.2 s of each command, and frees nothing a finished command needs: `gc.freeze()` moves them
-    all out of its reach. Only for a process that ends here; tests call `main` itself."""
-    try:
-        main()
-    finally:
-        gc.freeze()
-
-
 if __name__ == "__main__":
-    entry_point()
+    main()
