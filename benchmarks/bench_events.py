@@ -5,7 +5,8 @@ negligible and what remains is the event machinery: SimPy, the tile lock, the AD
 counters, costs) and the same on a 512² tile (a handful of times) to check that the number of
 events does not depend on the tile size. Reported per command:
 - recorder events (`recorder.events` / commands, the emulator's own count);
-- SimPy events (env.step calls really processed, counted by wrapping env.step);
+- SimPy events (env.step calls really processed, counted by wrapping env.step; 0 where a lone
+  program skips them, emulator/hardware/environment.py);
 - wall µs per command on 8×8 (the per-command overhead a large tile amortizes) and per SimPy event.
 Event counts are differences between a run of 2·k and one of k commands; wall is a median of 3.
 """
@@ -91,11 +92,12 @@ def run(quick: bool = False) -> list[Row]:
         small = measure(8, name, count_small if "ReadCells" not in name else count_small // 4)
         large = measure(512, name, count_large, repeats=1)
         same = abs(small["events"] - large["events"]) < 1e-9 and abs(small["simpy_events"] - large["simpy_events"]) < 1e-9
-        per_event = small["wall"] / max(small["simpy_events"], 1e-9)
+        per_event = (f"{fmt_time(small['wall'] / small['simpy_events'])}/SimPy event" if small["simpy_events"]
+                     else "no SimPy event: a lone program skips them, emulator/hardware/environment.py")
         rows.append(row(
             SECTION, name,
             f"{small['events']:.2f} recorder / {small['simpy_events']:.2f} SimPy events per command",
-            f"{fmt_time(small['wall'])}/command on 8×8 ({fmt_time(per_event)}/SimPy event)", "", "",
+            f"{fmt_time(small['wall'])}/command on 8×8 ({per_event})", "", "",
             None,
             note=("same on 512²" if same else
                   f"512²: {large['events']:.2f} recorder / {large['simpy_events']:.2f} SimPy events"),
