@@ -1,4 +1,4 @@
-"""Random normals for the device layer: the counter-based c2c stream, and numpy-fed draws.
+"""Random normals for the device layer: counter-based streams (c2c noise, write noise, resets).
 
 **c2c noise (`NormalStream`).** Every pulse's cycle-to-cycle draw is a pure function of the
 array's key and the draw's position: draw m of update u is the standard normal at position
@@ -12,8 +12,10 @@ coefficients, ≤ 1 ulp for log, ≤ 1.1e-7 absolute for sin/cos), written witho
 multiply-adds so that the vectorized and the scalar loops give the same bits. Because
 u₁ ≥ 2⁻³², |ξ| ≤ 6.66: tails of probability < 3·10⁻¹¹ per draw are not produced.
 
-**Other draws (`standard_normal`).** Write noise, resets and slow processes draw from the
-array's numpy `Generator` (float32 Box–Muller from its uniforms, numpy's ziggurat otherwise).
+**Other draws.** Write noise, resets and slow processes draw from a stream of their own, keyed
+by another child of the array's noise seed (devices/_state.py): numpy's float32 ziggurat took
+≈9 ns per normal, a visible share of the small-tile read path where written cells redraw their write
+noise.
 """
 
 from __future__ import annotations
@@ -26,9 +28,6 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-_TWO_PI = np.float32(2.0 * np.pi)
-#: Below this many draws numpy's ziggurat is faster (fewer calls); Box–Muller wins above.
-_BOX_MULLER_MIN = 2048
 #: Draws of one update occupy positions u·2³² … u·2³² + 2³² − 1 of the stream.
 UPDATE_SHIFT = 32
 
@@ -194,57 +193,3 @@ class NormalStream:
         """A fresh update's first draws as a new array of `shape`."""
         out = np.empty(math.prod((shape,) if isinstance(shape, int) else shape), dtype=dtype)
         return self.fill(out).reshape(shape)
-
-
-# ---------------------------------------------------------------------- numpy-fed draws
-@njit(cache=True, nogil=True)
-def split_uniform_pairs(words: np.ndarray, radius: np.ndarray, angle: np.ndarray) -> None:
-    """Two float32 uniforms from each float64 uniform's 53 random bits (top 24, low 24).
-
-    radius gets 1 − u ∈ (0, 1] (so its log is finite), angle gets 2π·u ∈ [0, 2π). numpy makes
-    a float64 uniform from one 64-bit draw at about half the cost of two float32 uniforms.
-    """
-    scale = np.float32(1.0 / 16777216.0)
-    two_pi = np.float32(2.0 * np.pi)
-    one = np.float32(1.0)
-    for i in range(words.size):
-        bits = np.uint64(words[i] * 9007199254740992.0)  # × 2⁵³: the 53 bits as an integer
-        high = np.float32(bits >> np.uint64(29)) * scale
-        low = np.float32(bits & np.uint64(0xFFFFFF)) * scale
-        radius[i] = one - high
-        angle[i] = two_pi * low
-
-
-def standard_normal(
-    rng: np.random.Generator,
-    size: int | tuple[int, ...],
-    dtype: np.dtype | type,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """Standard normal draws of `size` in `dtype` (Box–Muller for float32, numpy's otherwise).
-
-    `out` (float32, contiguous, of `size`) receives the draws without any large allocation,
-    which matters in per-pulse loops: fresh megabyte arrays cost page faults every time.
-    """
-    dtype = np.dtype(dtype)
-    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
-    count = math.prod(shape)
-    if dtype != np.float32 or count < _BOX_MULLER_MIN:  # small draws: numpy's call overhead is lower
-        if out is not None:
-            return rng.standard_normal(dtype=dtype, out=out.reshape(shape))
-        return rng.standard_normal(shape, dtype=dtype)
-    half = count // 2
-    result = out.reshape(-1) if out is not None else np.empty(count, dtype=np.float32)
-    radius, angle = result[:half], result[half:2 * half]
-    split_uniform_pairs(rng.random(half), radius, angle)
-    np.log(radius, out=radius)
-    radius *= np.float32(-2.0)
-    np.sqrt(radius, out=radius)
-    cosine = np.cos(angle)
-    np.sin(angle, out=angle)
-    angle *= radius
-    radius *= cosine
-    if count % 2:  # the odd one out: its own Box–Muller pair, one half used
-        u1, u2 = rng.random(2, dtype=np.float32)
-        result[-1] = np.sqrt(np.float32(-2.0) * np.log(np.float32(1.0) - u1)) * np.cos(_TWO_PI * u2)
-    return result.reshape(shape)

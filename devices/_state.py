@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from devices._random import standard_normal
+from devices._random import NormalStream
 from devices.config import PulsedDeviceConfig
 from devices.sampling import SampledCells
 
@@ -23,6 +23,8 @@ class CellState:
         self.dtype = dtype
         self.shape = cells.reset.shape
         self.noise_rng = noise_rng
+        self.normals = NormalStream.of_generator(noise_rng)
+        """Write noise, resets and diffusion draw from this counter-based stream (one update per draw)."""
         self.b_min, self.b_max = bounds
         self.reset_value = cells.reset.astype(dtype)
         self.g: np.ndarray = np.clip(cells.reset, cells.parameters["b_min"], cells.parameters["b_max"]).astype(dtype)
@@ -42,14 +44,13 @@ class CellState:
         if self.write_noise_std <= 0.0:
             return self.g - self.reference
         if self.all_touched:
-            self.write_noise[...] = self.write_noise_std * standard_normal(self.noise_rng, self.shape, self.dtype)
+            self.write_noise[...] = self.write_noise_std * self.normals.draw(self.shape, self.dtype)
             self.all_touched = False
             self.touched[...] = False
         else:
             count = int(np.count_nonzero(self.touched))
             if count:
-                self.write_noise[self.touched] = self.write_noise_std * standard_normal(self.noise_rng, count,
-                                                                                        self.dtype)
+                self.write_noise[self.touched] = self.write_noise_std * self.normals.draw(count, self.dtype)
                 self.touched[...] = False
         return self.g - self.reference + self.write_noise
 
@@ -68,7 +69,7 @@ class CellState:
         """Every cell to its mean reset value plus a fresh reset_std draw, clipped to its bounds."""
         self.g[...] = self.reset_value
         if self.config.reset_std > 0:
-            self.g += self.config.reset_std * standard_normal(self.noise_rng, self.shape, self.dtype)
+            self.g += self.config.reset_std * self.normals.draw(self.shape, self.dtype)
         self.clip()
         self.all_touched = True
 
@@ -116,7 +117,7 @@ class CellState:
 
     def _one_slow_step(self, decay: bool, diffusion: bool) -> None:
         if diffusion:
-            self.g += self.diffusion_rate * standard_normal(self.noise_rng, self.shape, self.dtype)
+            self.g += self.diffusion_rate * self.normals.draw(self.shape, self.dtype)
             self.clip()
         if decay:
             self.g -= self.reset_value
@@ -135,5 +136,5 @@ class CellState:
             ratio = np.where(scale < 1.0, scale * scale * (1.0 - factor * factor)
                              / np.maximum(1.0 - scale * scale, 1e-300), steps)
             spread = self.diffusion_rate * np.sqrt(ratio)
-            self.g += (spread * standard_normal(self.noise_rng, self.shape, np.float64)).astype(self.dtype)
+            self.g += (spread * self.normals.draw(self.shape, np.float64)).astype(self.dtype)
         self.clip()
