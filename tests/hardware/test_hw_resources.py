@@ -15,6 +15,17 @@ _JOBS = st.lists(st.tuples(st.integers(0, 5), st.integers(1, 8), st.integers(0, 
                  min_size=1, max_size=12)
 
 
+def _steps_to_the_end(env: simpy.Environment) -> int:
+    """Process every event; returns how many SimPy processed."""
+    steps = 0
+    while True:
+        try:
+            env.step()
+        except simpy.core.EmptySchedule:
+            return steps
+        steps += 1
+
+
 def _timeline(make_pool, count: int, jobs: list[tuple[int, int, int, int]],
               environment: type[simpy.Environment] = simpy.Environment) -> tuple[list[tuple], int]:
     """Each job (start, units, hold, rounds) starts at `start`, then `rounds` times takes `units`
@@ -36,13 +47,7 @@ def _timeline(make_pool, count: int, jobs: list[tuple[int, int, int, int]],
 
     for index, spec in enumerate(jobs):
         env.process(job(index, *spec))
-    steps = 0
-    while True:
-        try:
-            env.step()
-        except simpy.core.EmptySchedule:
-            return log, steps
-        steps += 1
+    return log, _steps_to_the_end(env)
 
 
 @settings(max_examples=200, deadline=None)
@@ -88,13 +93,7 @@ def _lock_timeline(make_resource, capacity: int, jobs: list[tuple[int, int, int,
         process = env.process(job(index, start, hold, rounds, interrupted))
         if interrupted:
             env.process(interrupter(process, start + 1))
-    steps = 0
-    while True:
-        try:
-            env.step()
-        except simpy.core.EmptySchedule:
-            return log, steps
-        steps += 1
+    return log, _steps_to_the_end(env)
 
 
 @settings(max_examples=200, deadline=None)
@@ -131,14 +130,7 @@ def test_a_lone_process_skips_every_event_of_its_locks_units_and_delays() -> Non
                 yield units.put(2)
 
     env.process(job())
-    steps = 0
-    while True:
-        try:
-            env.step()
-        except simpy.core.EmptySchedule:
-            break
-        steps += 1
-    assert env.now == 21 and steps == 2  # the process's start and its end, nothing between
+    assert _steps_to_the_end(env) == 2 and env.now == 21  # the process's start and its end, nothing between
     assert lock.count == 0 and units.level == 4
 
 
