@@ -144,7 +144,8 @@ class Controller:
 
     def _wait(self, command: Wait) -> Generator[simpy.Event, Any, None]:
         start = self.env.now
-        yield delay(self.env, ns_to_ps(command.duration_ns))
+        if not (event := delay(self.env, ns_to_ps(command.duration_ns))).processed:
+            yield event
         self.stream.emit("wait", self.name, start, self.env.now, name="wait", events=1)
 
     def _set_phase(self, command: SetPhase) -> Generator[simpy.Event, Any, None]:
@@ -169,11 +170,13 @@ class Controller:
     def _digital(self, command: Digital) -> Generator[simpy.Event, Any, None]:
         elements = command.elements * max(1, command.repeats)
         with self.digital_unit.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             duration = self.costs.digital_ps(command.elements) * max(1, command.repeats)
             start = self.env.now
             if duration:
-                yield delay(self.env, duration)
+                if not (event := delay(self.env, duration)).processed:
+                    yield event
             self.stream.emit("digital", f"{self.name}.digital", start, self.env.now, name=command.operation,
                              busy=True, events=2, elements=elements)
 

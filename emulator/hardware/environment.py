@@ -7,10 +7,11 @@ fifth of a run. When the running process is *alone* — no event is scheduled an
 the event being processed is still to run — nothing else can happen before whatever it yields
 next, so SimPy would pop that very event next and resume it at once: the process may instead
 let the time pass itself (`delay`), take a free place or unit, or give one back that nobody
-waits for (resources.py), and carry on. Simulated times, the order of everything and every
-record are exactly those of the plain event loop (tests/hardware/test_hw_environment.py checks
-timelines against SimPy's own resources; the golden outputs did not change); only the
-SimPy events actually processed are fewer.
+waits for (resources.py), and carry on; the tiles and the controller do not even yield such an
+already processed event (SimPy would only hand it straight back). Simulated times, the order of
+everything and every record are exactly those of the plain event loop
+(tests/hardware/test_hw_resources.py checks timelines against SimPy's own resources; the golden
+outputs did not change); only the SimPy events actually processed are fewer.
 """
 
 from __future__ import annotations

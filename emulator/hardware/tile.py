@@ -53,11 +53,14 @@ class ADCPool:
         if mvms == 0 or conversions_per_mvm == 0:
             return 0
         units = min(self.count, conversions_per_mvm)
-        yield self.units.get(units)
+        if not (event := self.units.get(units)).processed:
+            yield event
         duration = costs.conversion_rounds(conversions_per_mvm, mvms, units) * costs.adc_conversion_ps
         start = self.env.now
-        yield delay(self.env, duration)
-        yield self.units.put(units)
+        if not (event := delay(self.env, duration)).processed:
+            yield event
+        if not (event := self.units.put(units)).processed:
+            yield event
         stream.emit("convert", self.name, start, self.env.now, name="convert", busy=True, events=3,
                     conversions=conversions_per_mvm * mvms)
         return duration
@@ -182,11 +185,13 @@ class Tile:
                 raise NonFiniteInput(f"the pulse train on {self.key(cmd.array)} got non-finite {label} (sample {sample}, "
                                      f"element {index}) at {ps_to_ns(self.env.now):.6g} ns, phase {self.stream.phase!r}")
         with self.lock.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             self.age()
             start = self.env.now
             if params.pulse_type == "none":
-                yield delay(self.env, self.costs.write_ps(xs.shape[0]))
+                if not (event := delay(self.env, self.costs.write_ps(xs.shape[0]))).processed:
+                    yield event
                 for x, d in zip(xs, ds):
                     array.apply_delta(self._reachable(-cmd.learning_rate * np.outer(d, x)))
                 self._written(self.key(cmd.array), "write", start, xs.shape[0], None, xs.shape[0] + 1)
@@ -204,7 +209,8 @@ class Tile:
             slot_counts = slots.tolist()
             total_slots = sum(slot_counts)
             if total_slots:
-                yield delay(self.env, self.costs.write_ps(total_slots))
+                if not (event := delay(self.env, self.costs.write_ps(total_slots))).processed:
+                    yield event
                 array.pulse_counts_batch(self._reachable(counts))
             events = sum(1 for slot_count in slot_counts if slot_count) + 1
             up, down = self._written(self.key(cmd.array), "write", start, total_slots, counts, events, slot_pulses,
@@ -218,12 +224,14 @@ class Tile:
         if counts.shape != array.shape:
             raise ValueError(f"counts shape {counts.shape} != array shape {array.shape}")
         with self.lock.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             self.age()
             start = self.env.now
             slots = self.costs.count_slots(counts)
             if slots:
-                yield delay(self.env, self.costs.write_ps(slots))
+                if not (event := delay(self.env, self.costs.write_ps(slots))).processed:
+                    yield event
                 array.pulse_counts(self._reachable(counts))
             self._written(self.key(cmd.array), "write", start, slots, counts[np.newaxis], 2,
                           self.costs.slot_pulses(counts) if self.stream.wants_slot_pulses else None)
@@ -231,7 +239,8 @@ class Tile:
     def sign_pattern(self, cmd: SignPattern) -> Done:
         array = self.array(cmd.array)
         with self.lock.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             self.age()
             start = self.env.now
             key = self.key(cmd.array)
@@ -240,7 +249,8 @@ class Tile:
                 if not direction:
                     self.stream.emit("write", self.name, start, start, name="sign_pattern", array=key, busy=True, events=2)
                     return
-                yield delay(self.env, self.costs.slot_ps)
+                if not (event := delay(self.env, self.costs.slot_ps)).processed:
+                    yield event
                 saved = self._keep_dead(array)
                 array.pulse_all(direction)
                 self._restore_dead(array, saved)
@@ -252,7 +262,8 @@ class Tile:
                 up_mask = np.asarray(cmd.signs)
                 ups = int(np.count_nonzero(up_mask))
                 slot_pulses = np.array([n for n in (ups, up_mask.size - ups) if n], dtype=np.int64)
-                yield delay(self.env, self.costs.write_ps(slot_pulses.size))
+                if not (event := delay(self.env, self.costs.write_ps(slot_pulses.size))).processed:
+                    yield event
                 saved = self._keep_dead(array)
                 array.pulse_up_mask(up_mask)
                 self._restore_dead(array, saved)
@@ -264,7 +275,8 @@ class Tile:
                 signs = np.sign(np.asarray(cmd.signs)).astype(np.int64)
                 slots = int(np.any(signs > 0)) + int(np.any(signs < 0))
                 if slots:
-                    yield delay(self.env, self.costs.write_ps(slots))
+                    if not (event := delay(self.env, self.costs.write_ps(slots))).processed:
+                        yield event
                     array.pulse_signs(self._reachable(signs))
                 fired = (int(np.count_nonzero(signs > 0)), int(np.count_nonzero(signs < 0)))
                 self._written(key, "sign_pattern", start, slots, signs[np.newaxis] if slots else None, 2,
@@ -278,7 +290,8 @@ class Tile:
         if values.shape != array.shape:
             raise ValueError(f"set_weights on {self.key(cmd.array)} {array.shape}: values {values.shape}")
         with self.lock.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             self.age()
             saved = self._keep_dead(array)
             array.set_visible(values)
@@ -289,7 +302,8 @@ class Tile:
     # ---------------------------------------------------------------- reads
     def read(self, cmd: Read) -> SimGenerator:
         with self.lock.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             self.age()
             weights = self._weights(cmd.array, cmd.minus)
             inputs = np.asarray(cmd.inputs, dtype=np.float32)
@@ -301,7 +315,8 @@ class Tile:
     def read_cells(self, cmd: ReadCells) -> SimGenerator:
         """Column-by-column one-hot reads of every cell, `repeats` times, averaged."""
         with self.lock.request() as request:
-            yield request
+            if not request.processed:
+                yield request
             self.age()
             weights = self._weights(cmd.array, cmd.minus)
             rows, cols = self.shape
@@ -336,7 +351,8 @@ class Tile:
         outputs = result.values.shape[1]
         integration = self.costs.integration_ps(result.mvm_count)
         if integration:
-            yield delay(self.env, integration)
+            if not (event := delay(self.env, integration)).processed:
+                yield event
         yield from self.adc_pool.convert(outputs, result.mvm_count, self.costs, self.stream)
         rows, cols = self.shape
         self.stream.emit("read", self.name, start, self.env.now, name="read", array=self.key(array), busy=True,
