@@ -14,8 +14,8 @@ u₁ ≥ 2⁻³², |ξ| ≤ 6.66: tails of probability < 3·10⁻¹¹ per draw a
 
 **Other draws.** Write noise, resets and slow processes draw from a stream of their own, keyed
 by another child of the array's noise seed (devices/_state.py): numpy's float32 ziggurat took
-≈9 ns per normal, a visible share of the small-tile read path where written cells redraw their write
-noise.
+≈9 ns per normal, a visible share of the small-tile read path, where written cells redraw
+their write noise.
 """
 
 from __future__ import annotations
