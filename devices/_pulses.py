@@ -69,7 +69,6 @@ class PulseEngine:
         self.sigma = law.config.dw_min_std
         self.parameters = parameters
         self.shape, self.size, self.dtype = shape, shape[0] * shape[1], dtype
-        self.noise_rng = noise_rng
         self.normals = NormalStream.of_generator(noise_rng)
         add_kernel_coefficients(parameters, law.affine, self.sigma, dtype)
         self._scratch: dict[str, np.ndarray] = {}

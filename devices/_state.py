@@ -22,7 +22,6 @@ class CellState:
         self.config = config
         self.dtype = dtype
         self.shape = cells.reset.shape
-        self.noise_rng = noise_rng
         self.normals = NormalStream.of_generator(noise_rng)
         """Write noise, resets and diffusion draw from this counter-based stream (one update per draw)."""
         self.b_min, self.b_max = bounds

@@ -23,14 +23,18 @@ from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import EventPriority
 
 
-def processed_event(env: simpy.Environment) -> simpy.Event:
-    """An event that has already happened (succeeded, callbacks run): yielding it resumes the
-    process at once, without the event queue."""
-    event = simpy.Event(env)
+def mark_processed(event: simpy.Event) -> simpy.Event:
+    """Make `event` one that has already happened (succeeded, callbacks run): yielding it resumes
+    the process at once, without the event queue. Returns it."""
     event._ok = True
     event._value = None
     event.callbacks = None  # type: ignore[assignment]
     return event
+
+
+def processed_event(env: simpy.Environment) -> simpy.Event:
+    """A new event that has already happened (see `mark_processed`)."""
+    return mark_processed(simpy.Event(env))
 
 
 class HardwareEnvironment(simpy.Environment):

@@ -14,7 +14,7 @@ from typing import Callable
 
 import simpy
 
-from emulator.hardware.environment import HardwareEnvironment, hardware_environment
+from emulator.hardware.environment import HardwareEnvironment, hardware_environment, mark_processed
 
 #: Called with the request event, when it is made and when it is released.
 ResourceObserver = Callable[["LockRequest"], None]
@@ -69,7 +69,7 @@ class ObservedResource:
         if self.count < self.capacity and self._quiet() is not None:  # granted and processed at once (environment.py)
             self.count += 1
             event.granted = True
-            event._ok, event._value, event.callbacks = True, None, None  # type: ignore[assignment]
+            mark_processed(event)
             return event
         self.put_queue.append(event)
         self._serve()

@@ -103,13 +103,14 @@ def test_stuck_cells_keep_their_point_and_drift_is_off_by_default() -> None:
     process.advance(0.05)
     np.testing.assert_array_equal(array.visible()[array.stuck], before[array.stuck])
     quiet = DeviceArray(config, (40, 40), seed=9, dtype=np.float64)
-    state = quiet.noise_rng.bit_generator.state
+    state, updates = quiet.noise_rng.bit_generator.state, quiet._state.normals.updates
     off = DriftProcess(quiet, DriftConfig(), seed=10)
     assert not (off.config.moves_sp or off.config.moves_reference or off.config.temperature_sensitive)
     off.advance(10.0)
     off.set_temperature(30.0)
     np.testing.assert_array_equal(quiet.visible(), before)
     assert quiet.noise_rng.bit_generator.state == state
+    assert quiet._state.normals.updates == updates  # write noise and diffusion draw from this stream
 
 
 def test_operating_point_scales_the_steps_and_moves_the_symmetric_point() -> None:

@@ -95,10 +95,11 @@ def test_slow_processes_off_by_default() -> None:
     array = DeviceArray(config, (30, 30), seed=5)
     array.set_conductance(0.2)
     g = array.g.copy()
-    state = array.noise_rng.bit_generator.state
+    state, updates = array.noise_rng.bit_generator.state, array._state.normals.updates
     array.apply_slow_processes()
     np.testing.assert_array_equal(array.g, g)
     assert array.noise_rng.bit_generator.state == state
+    assert array._state.normals.updates == updates  # diffusion draws from this stream: nothing drawn
 
 
 def test_decay_toward_reset() -> None:
